@@ -1,0 +1,132 @@
+# pferris build. Everything lands in build/ (out of tree). Targets:
+#   make            library, preload, tools, examples
+#   make check      bootstrap, build, Check unit suites, then integration tests
+#   make bench      benchmarks against peers (installs the peers)
+#   make demo       a multi-threaded worker program under the preload, then its summary
+#   make install PREFIX=/usr/local
+#   SAN=address|undefined|thread  build with that sanitizer (see README: what runs under it)
+#
+# Adding a file needs no edit here: lib/*.c joins the core, preload/*.c the shim, tools/X.c
+# becomes build/X, tests/check_*.c joins the unit runner, tests/prog_*.c becomes a test
+# program, tests/it_*.sh an integration test, examples/*.c build/examples/*.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+B       := build
+SAN     ?=
+VERSION := 0.1.0
+
+WARN    := -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+BASE    := -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -DPFERRIS_VERSION='"$(VERSION)"' $(WARN) -Ilib
+LIBFLAGS := -fvisibility=hidden -ftls-model=initial-exec
+PKGS    := jansson libunwind
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifneq ($(SAN),)
+  SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+  B := build/san-$(SAN)
+endif
+# The preload interposes malloc: under ASan and TSan (which interpose malloc themselves and must
+# come first) it is built plain; UBSan composes with it.
+ifeq ($(SAN),undefined)
+  PRELOAD_SAN := $(SANFLAGS)
+endif
+
+LIB_SRC     := $(wildcard lib/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
+TOOL_SRC    := $(wildcard tools/*.c)
+CHECK_SRC   := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c))
+PROG_SRC    := $(wildcard tests/prog_*.c)
+EX_SRC      := $(wildcard examples/*.c)
+HDRS        := $(wildcard lib/*.h preload/*.h)
+
+# The core twice: sanitized (for tools and unit tests) and as the preload sees it.
+CORE_OBJ    := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SO_OBJ      := $(LIB_SRC:%.c=$(B)/so/%.o) $(PRELOAD_SRC:%.c=$(B)/so/%.o)
+TOOLS       := $(TOOL_SRC:tools/%.c=$(B)/%)
+PROGS       := $(PROG_SRC:tests/%.c=$(B)/tests/%) $(B)/tests/nopie_markers
+EXAMPLES    := $(EX_SRC:examples/%.c=$(B)/examples/%)
+SO          := $(B)/libpferris.so
+CORE_A      := $(B)/libpferris-core.a
+
+.PHONY: all check unit integration bench demo examples install clean deps format tidy
+all: deps $(SO) $(TOOLS) $(EXAMPLES) $(PROGS)
+
+deps:
+	@scripts/bootstrap
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(LIBFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(B)/so/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(LIBFLAGS) -DPF_PRELOAD=1 $(PKG_CFLAGS) $(CFLAGS) $(PRELOAD_SAN) -c $< -o $@
+
+$(CORE_A): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SO): $(SO_OBJ)
+	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
+	  -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+$(B)/%: tools/%.c $(CORE_A) $(HDRS)
+	$(CC) $(BASE) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< $(CORE_A) $(PKG_LIBS) -ldl -lm
+
+# Test programs and examples use only the public header; examples link -lpferris so the
+# seed's Profiler API is there without a preload.
+$(B)/tests/prog_%: tests/prog_%.c lib/pferris.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< -lm
+
+# The same marker program as a non-PIE executable (where weak symbols would fail).
+$(B)/tests/nopie_%: tests/prog_%.c lib/pferris.h
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -fno-pie -no-pie $(CFLAGS) -o $@ $< -lm
+
+$(B)/examples/%: examples/%.c lib/pferris.h $(SO)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< -L$(B) -lpferris -ljansson -Wl,-rpath,'$$ORIGIN/..' -lm
+
+examples: $(EXAMPLES)
+
+$(B)/tests/suites.h: $(CHECK_SRC)
+	@mkdir -p $(@D)
+	@sed -n 's/^Suite \*\([a-z_0-9]*\)_suite(void).*/PF_SUITE(\1)/p' $(CHECK_SRC) > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/check_all: tests/check_main.c $(CHECK_SRC) $(B)/tests/suites.h $(CORE_A) tests/check_util.h
+	$(CC) $(BASE) $(PKG_CFLAGS) $(shell pkg-config --cflags check) $(CFLAGS) $(SANFLAGS) -I$(B)/tests \
+	  -rdynamic -o $@ tests/check_main.c $(CHECK_SRC) $(CORE_A) $(shell pkg-config --libs check) $(PKG_LIBS) -ldl -lm
+
+check: all $(B)/tests/check_all
+	$(B)/tests/check_all
+	B=$(B) SAN=$(SAN) tests/run-integration
+
+unit: all $(B)/tests/check_all
+	$(B)/tests/check_all
+
+integration: all
+	B=$(B) SAN=$(SAN) tests/run-integration
+
+bench: all
+	@scripts/bootstrap --bench
+	B=$(B) scripts/bench
+
+demo: all
+	B=$(B) scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/pferris.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/pferris.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pferris.pc
+
+format:
+	clang-format -i lib/*.[ch] preload/*.c tools/*.c tests/*.c examples/*.c
+
+clean:
+	rm -rf build

@@ -1,0 +1,57 @@
+/* heap.c — the shared part of heap accounting: the batched live figure and its peak. */
+#include "heap.h"
+
+#include <string.h>
+
+int pf_heap_enabled PF_HIDDEN = 1;
+
+/* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
+static struct {
+    int64_t live __attribute__((aligned(PF_CACHELINE)));
+    int64_t peak;
+    int64_t base;
+} g;
+
+void pf_heap_flush(pf_heap_thread_t *h)
+{
+    int64_t d = pf_load_relaxed(&h->pending);
+    if (d == 0)
+        return;
+    pf_store_relaxed(&h->pending, 0);
+    int64_t live = pf_add_fetch_relaxed(&g.live, d);
+    if (d > 0) {
+        int64_t peak = pf_load_relaxed(&g.peak);
+        while (live > peak && !pf_cas_relaxed(&g.peak, &peak, live))
+            ;
+    }
+}
+
+void pf_heap_totals(pf_heap_totals_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t in = 0, freed = 0;
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
+        pf_heap_thread_t *h = &t->heap;
+        out->allocs += pf_load_relaxed(&h->allocs);
+        out->frees += pf_load_relaxed(&h->frees);
+        out->bytes_req += pf_load_relaxed(&h->bytes_req);
+        in += (int64_t)pf_load_relaxed(&h->usable_in);
+        freed += (int64_t)pf_load_relaxed(&h->usable_out);
+        for (int k = 0; k < PF_HIST; k++)
+            out->hist[k] += pf_load_relaxed(&h->hist[k]);
+    }
+    out->usable_in = (uint64_t)in;
+    out->bytes_freed = (uint64_t)freed;
+    out->live = pf_load_relaxed(&g.base) + in - freed;
+    int64_t peak = pf_load_relaxed(&g.peak);
+    out->peak = peak > out->live ? peak : out->live;
+}
+
+void pf_heap_before_thread_reset(void)
+{
+    pf_heap_totals_t t;
+    pf_heap_totals(&t);
+    g.base = t.live;
+    g.live = t.live;
+    g.peak = t.live;
+}

@@ -1,0 +1,100 @@
+/* check_registry.c — name interning: identity, literals by address, dynamic names by content,
+ * and exact ids under concurrent interning. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "check_util.h"
+#include "registry.h"
+
+START_TEST(same_name_same_id)
+{
+    uint32_t a = pf_name_id("reg.alpha");
+    ck_assert_uint_ne(a, 0);
+    ck_assert_uint_eq(pf_name_id("reg.alpha"), a);
+    ck_assert_str_eq(pf_name_str(a), "reg.alpha");
+    ck_assert_uint_ne(pf_name_id("reg.beta"), a);
+}
+END_TEST
+
+START_TEST(buffer_reused_for_another_name)
+{
+    /* A stack buffer is not a literal: its address must not stand for its first content. */
+    char buf[32];
+    strcpy(buf, "reg.first");
+    uint32_t a = pf_name_id(buf);
+    strcpy(buf, "reg.second");
+    uint32_t b = pf_name_id(buf);
+    ck_assert_uint_ne(a, b);
+    ck_assert_str_eq(pf_name_str(b), "reg.second");
+    ck_assert_uint_eq(pf_name_id("reg.first"), a); /* the literal finds the same name */
+}
+END_TEST
+
+START_TEST(null_and_overflow)
+{
+    ck_assert_uint_eq(pf_name_id(NULL), 0);
+    ck_assert_str_eq(pf_name_str(0), "[other]");
+    char buf[32];
+    uint32_t last = 1;
+    for (int i = 0; i < PF_MAX_NAMES + 10; i++) {
+        snprintf(buf, sizeof buf, "reg.many.%d", i);
+        uint32_t id = pf_name_id(buf);
+        if (id)
+            last = id;
+    }
+    ck_assert_uint_lt(last, PF_MAX_NAMES);
+    ck_assert_uint_gt(pf_name_overflows(), 0);
+    snprintf(buf, sizeof buf, "reg.many.%d", PF_MAX_NAMES + 5);
+    ck_assert_uint_eq(pf_name_id(buf), 0); /* full: folded into [other] */
+}
+END_TEST
+
+#define THREADS 8
+#define NAMES   200
+static uint32_t seen[THREADS][NAMES];
+
+static void *intern_all(void *arg)
+{
+    long t = (long)arg;
+    char buf[32];
+    for (int round = 0; round < 50; round++)
+        for (int i = 0; i < NAMES; i++) {
+            int k = (i * 7 + (int)t * 13) % NAMES; /* each thread in its own order */
+            snprintf(buf, sizeof buf, "reg.race.%d", k);
+            uint32_t id = pf_name_id(buf);
+            if (round == 0)
+                seen[t][k] = id;
+            else if (seen[t][k] != id)
+                seen[t][k] = UINT32_MAX;
+        }
+    return NULL;
+}
+
+START_TEST(concurrent_interning_agrees)
+{
+    pthread_t th[THREADS];
+    for (long t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, intern_all, (void *)t);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int k = 0; k < NAMES; k++) {
+        ck_assert_uint_ne(seen[0][k], 0);
+        for (int t = 1; t < THREADS; t++)
+            ck_assert_uint_eq(seen[t][k], seen[0][k]);
+        char buf[32];
+        snprintf(buf, sizeof buf, "reg.race.%d", k);
+        ck_assert_str_eq(pf_name_str(seen[0][k]), buf);
+    }
+}
+END_TEST
+
+Suite *registry_suite(void)
+{
+    Suite *s = suite_create("registry");
+    TCase *tc = pf_tcase(s, "core", 30);
+    tcase_add_test(tc, same_name_same_id);
+    tcase_add_test(tc, buffer_reused_for_another_name);
+    tcase_add_test(tc, null_and_overflow);
+    tcase_add_test(tc, concurrent_interning_agrees);
+    return s;
+}
