@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sites.h"
 #include "thread.h"
 
 #define PF_HEAP_BATCH 32768
@@ -24,7 +25,7 @@ static inline unsigned pf_size_class(size_t n)
     return k < PF_HIST ? k : PF_HIST - 1;
 }
 
-static inline void pf_heap_alloc(size_t requested, size_t usable)
+static inline void pf_heap_alloc(void *ptr, size_t requested, size_t usable)
 {
     pf_thread_t *t = pf_thread();
     if (pf_unlikely(!t))
@@ -38,9 +39,13 @@ static inline void pf_heap_alloc(size_t requested, size_t usable)
     pf_store_relaxed(&h->pending, p);
     if (pf_unlikely(p >= PF_HEAP_BATCH))
         pf_heap_flush(h);
+    int64_t left = h->sample_left - (int64_t)requested;
+    h->sample_left = left;
+    if (pf_unlikely(left < 0))
+        pf_sites_sample(t, ptr, requested);
 }
 
-static inline void pf_heap_free(size_t usable)
+static inline void pf_heap_free(void *ptr, size_t usable)
 {
     pf_thread_t *t = pf_thread();
     if (pf_unlikely(!t))
@@ -52,6 +57,20 @@ static inline void pf_heap_free(size_t usable)
     pf_store_relaxed(&h->pending, p);
     if (pf_unlikely(p <= -PF_HEAP_BATCH))
         pf_heap_flush(h);
+    if (pf_unlikely(pf_load_relaxed(&pf_sampled_filter[pf_ptr_slot(ptr)]) != 0))
+        pf_sites_forget(t, ptr);
+}
+
+/* Takes back a pf_heap_free whose block turned out not to be freed (a failed realloc). */
+static inline void pf_heap_unfree(size_t usable)
+{
+    pf_thread_t *t = pf_thread();
+    if (pf_unlikely(!t))
+        return;
+    pf_heap_thread_t *h = &t->heap;
+    pf_owner_add(&h->frees, (uint64_t)-1);
+    pf_owner_add(&h->usable_out, (uint64_t)0 - usable);
+    pf_store_relaxed(&h->pending, pf_load_relaxed(&h->pending) + (int64_t)usable);
 }
 
 typedef struct {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "clock.h"
+#include "timeline.h"
 #include "util.h"
 
 #define NODE_HASH (2 * PF_MAX_NODES)
@@ -147,6 +148,8 @@ static inline int64_t timer_stop(pf_tdom_t *td, uint32_t name)
         return -1;
     uint32_t node = td->stack[d].node;
     uint64_t dt = now - td->stack[d].start;
+    if (pf_unlikely(pf_load_relaxed(&pf_timeline_on)))
+        pf_timeline_interval(name, td->stack[d].start, now);
     uint32_t top = td->depth - 1;
     if ((uint32_t)d != top) /* stopped out of order: close the gap */
         memmove(&td->stack[d], &td->stack[d + 1], (top - (uint32_t)d) * sizeof td->stack[0]);
@@ -420,14 +423,14 @@ uint64_t pf_profile_dropped(pferris_profiler_t *p)
 void pf_counters_foreach(pf_counter_cb cb, void *arg)
 {
     uint32_t n = pf_name_limit();
-    pf_name_stats_t *st = pf_zalloc(n * sizeof *st);
+    pf_name_stats_t *st = pf_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
     if (!st)
         return;
     pf_profile_collect(&profilers[0], st, n);
     for (uint32_t i = 0; i < n; i++)
         if ((st[i].kinds & PF_KIND_COUNTER) && pf_name_str(i))
             cb(pf_name_str(i), st[i].counter, arg);
-    pf_zfree(st, n * sizeof *st);
+    pf_zfree(st, PF_MAX_NAMES * sizeof *st);
 }
 
 void pf_profile_after_fork(void)

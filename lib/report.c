@@ -7,6 +7,9 @@
 #include "clock.h"
 #include "heap.h"
 #include "profile.h"
+#include "sites.h"
+#include "symbols.h"
+#include "timeline.h"
 #include "util.h"
 
 #define MAX_MERGED 65536
@@ -127,7 +130,7 @@ static json_t *timing_tree(pferris_profiler_t *p)
 static void add_named(json_t *r, pferris_profiler_t *p)
 {
     uint32_t n = pf_name_limit();
-    pf_name_stats_t *st = pf_zalloc(n * sizeof *st);
+    pf_name_stats_t *st = pf_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
     json_t *timings = json_object(), *stats = json_object(), *mem = json_object(),
            *memstats = json_object(), *counters = json_object();
     if (st) {
@@ -157,7 +160,7 @@ static void add_named(json_t *r, pferris_profiler_t *p)
                 json_object_set_new(memstats, name, s);
             }
         }
-        pf_zfree(st, n * sizeof *st);
+        pf_zfree(st, PF_MAX_NAMES * sizeof *st);
     }
     json_object_set_new(r, "timings", timings);
     json_object_set_new(r, "timing_stats", stats);
@@ -214,6 +217,69 @@ static json_t *threads_json(void)
     return arr;
 }
 
+#define MAX_REPORTED_SITES 2000
+
+static json_t *frames_json(const pf_site_view_t *v)
+{
+    json_t *frames = json_array();
+    pf_symbol_t sym;
+    for (uint32_t i = 0; i < v->depth; i++) {
+        pf_symbolize((uintptr_t)v->frames[i], &sym);
+        json_t *f = json_object();
+        json_object_set_new(f, "symbol", json_string(sym.symbol));
+        json_object_set_new(f, "module", json_string(sym.module));
+        json_object_set_new(f, "offset", json_integer((json_int_t)sym.offset));
+        json_array_append_new(frames, f);
+    }
+    if (v->id == 0) {
+        json_t *f = json_object();
+        json_object_set_new(f, "symbol", json_string("[other]"));
+        json_object_set_new(f, "module", json_string("pferris: site table full"));
+        json_object_set_new(f, "offset", json_integer(0));
+        json_array_append_new(frames, f);
+    }
+    return frames;
+}
+
+static void sites_json(json_t *heap)
+{
+    pf_sites_info_t info;
+    pf_sites_info(&info);
+    json_t *sampling = json_object();
+    json_object_set_new(sampling, "mean_bytes", json_integer(info.mean));
+    json_object_set_new(sampling, "stack_depth", json_integer(info.depth));
+    json_object_set_new(sampling, "active", json_boolean(info.active));
+    if (!info.active && info.inactive_why)
+        json_object_set_new(sampling, "inactive_reason", json_string(info.inactive_why));
+    json_object_set_new(sampling, "estimator",
+                        json_string(info.mean == 1 ? "exact: every allocation"
+                                                   : "each sample weighted 1/(1-exp(-size/mean_bytes))"));
+    json_object_set_new(sampling, "sites_folded", json_integer((json_int_t)info.sites_folded));
+    json_object_set_new(sampling, "untracked_blocks", json_integer((json_int_t)info.untracked));
+    json_t *arr = json_array();
+    size_t size = PF_MAX_SITES * sizeof(pf_site_view_t);
+    pf_site_view_t *v = pf_zalloc(size);
+    if (v) {
+        size_t n = pf_sites_collect(v);
+        for (size_t i = 0; i < n && i < MAX_REPORTED_SITES; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "frames", frames_json(&v[i]));
+            json_object_set_new(o, "allocations", json_integer((json_int_t)llround(v[i].allocations)));
+            json_object_set_new(o, "bytes", json_integer((json_int_t)llround(v[i].bytes)));
+            json_object_set_new(o, "live_bytes",
+                                json_integer(v[i].live_bytes > 0 ? (json_int_t)llround(v[i].live_bytes) : 0));
+            json_object_set_new(o, "sampled", json_integer((json_int_t)v[i].sampled));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(sampling, "sites_omitted",
+                            json_integer(n > MAX_REPORTED_SITES ? (json_int_t)(n - MAX_REPORTED_SITES) : 0));
+        pf_zfree(v, size);
+        pf_symbols_release();
+    }
+    json_object_set_new(heap, "sites", arr);
+    json_object_set_new(heap, "sampling", sampling);
+}
+
 static json_t *heap_json(int enabled)
 {
     pf_heap_totals_t h;
@@ -241,7 +307,7 @@ static json_t *heap_json(int enabled)
         json_array_append_new(hist, b);
     }
     json_object_set_new(o, "size_histogram", hist);
-    json_object_set_new(o, "sites", json_array());
+    sites_json(o);
     return o;
 }
 
@@ -276,6 +342,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
                                                 : json_null());
         json_object_set_new(w, "max_concurrent_threads", json_integer(pf_thread_max_concurrent()));
         json_object_set_new(r, "workers", w);
+        pf_timeline_report(r);
     }
     return r;
 }

@@ -15,7 +15,9 @@
 #include "heap.h"
 #include "profile.h"
 #include "report.h"
+#include "sites.h"
 #include "thread.h"
+#include "timeline.h"
 #include "util.h"
 
 #define DEFAULT_OUTPUT "pferris.%e.%p.json"
@@ -98,6 +100,8 @@ static void after_fork_child(void)
     pf_heap_before_thread_reset();
     pf_thread_after_fork();
     pf_profile_after_fork();
+    pf_sites_after_fork();
+    pf_timeline_after_fork();
     pf_clock_restart();
     iso_time(S.start_time, sizeof S.start_time);
     S.written = 0;
@@ -121,7 +125,10 @@ void pf_session_init(int preloaded)
     pf_config.sample = pf_env_ll("PFERRIS_SAMPLE", DEFAULT_SAMPLE, 0, 1ll << 40,
                                  "a number of bytes");
     pf_config.workers = (int)pf_env_ll("PFERRIS_WORKERS", 0, 1, 1 << 20, "a worker count");
+    pf_config.stack_depth = (int)pf_env_ll("PFERRIS_STACK_DEPTH", 32, 1, PF_MAX_DEPTH,
+                                           "a number of frames");
     pf_heap_enabled = pf_config.heap;
+    pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
     S.output = getenv("PFERRIS_OUTPUT");
     if (S.output && !*S.output) {
@@ -135,6 +142,8 @@ void pf_session_init(int preloaded)
         S.cwd[0] = '\0';
     S.argv = read_argv();
     pthread_atfork(NULL, NULL, after_fork_child);
+    if (S.report_at_exit)
+        pf_timeline_start();
     pf_in_hook--;
     errno = saved;
 }

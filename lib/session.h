@@ -12,6 +12,7 @@ typedef struct {
     long long sample;      /* PFERRIS_SAMPLE */
     int quiet;             /* PFERRIS_QUIET */
     int workers;           /* PFERRIS_WORKERS, 0 when unset */
+    int stack_depth;       /* PFERRIS_STACK_DEPTH */
 } pf_config_t;
 
 extern pf_config_t pf_config PF_HIDDEN;

@@ -6,14 +6,18 @@
  *    noise but ignores the outliers that noisy machines produce.
  *  - The test is a one-sided exact Mann-Whitney U test: it assumes no distribution (throughput
  *    noise is skewed: a run is slowed, rarely sped up) and is exact at the 3 to 5 samples a
- *    count gets. Shrinking the best's samples by `tolerance` before the test asks the useful
- *    question, "is this count below the best by more than 1%?", so that with many samples a
- *    0.3% difference does not push the answer to a larger count.
- *  - The margin on the medians makes lack of data count against a count: with one or two
- *    samples the test can never be significant, and "not significantly below" alone would then
- *    choose counts that are merely unmeasured. A count must have a median within 2% of the best
- *    too, which keeps the answer within 3% of the best true throughput.
+ *    count gets.
+ *  - It is used as a non-inferiority test: a count qualifies when its samples are shown to lie
+ *    above the best's shrunk by 3%. The plain form, "not significantly below the best", would
+ *    reward a lack of data: with one or two samples no difference is ever significant, and a
+ *    noisy count 5% below the best would win. Here lack of data counts against a count, so the
+ *    answer is within 3% of the best unless the test errs (alpha = 5%), and the schedule gives
+ *    undecided counts more trials instead.
  *  - Smallest eligible count wins: among counts that are as fast, fewer workers cost less.
+ *  - Flat throughput is decided apart: the highest of many noisy medians is biased upwards, so
+ *    a program whose counts are all equal may never prove the smallest within 3% of that
+ *    maximum; when no median stands out (5%) and the smallest is not clearly below, the
+ *    smallest is the answer.
  */
 #include "stats.h"
 
@@ -202,6 +206,7 @@ int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params
                 s->max = x;
         }
         s->p_below = 1.0;
+        s->p_within = 1.0;
         if (!measured(c) || !isfinite(s->median))
             continue;
         choice->measured++;
@@ -226,12 +231,14 @@ int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params
         s->rel_se = 1.2533 * rel_noise(s, pooled) / sqrt((double)s->n);
         if (i == choice->best) {
             s->eligible = 1;
+            s->p_within = 0.0;
         } else {
             s->p_below = pf_stats_mw_below(counts[i].samples, s->n, bc->samples, bs->n,
                                            1.0 - p.tolerance);
-            double p_ni = pf_stats_mw_below(bc->samples, bs->n, counts[i].samples, s->n,
+            /* Non-inferiority: are the best's samples, shrunk by margin, below this count's? */
+            s->p_within = pf_stats_mw_below(bc->samples, bs->n, counts[i].samples, s->n,
                                             1.0 / (1.0 - p.margin));
-            s->eligible = p_ni <= p.alpha;
+            s->eligible = s->p_within <= p.alpha;
         }
         if (s->eligible && choice->chosen < 0)
             choice->chosen = i;

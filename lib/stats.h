@@ -7,12 +7,15 @@
  * The rule (stats.c explains why):
  *  - per count: the median of its throughput samples, and a robust spread (1.4826 x MAD);
  *  - best: the count with the highest median;
- *  - a count is eligible when it was measured without failure, its median is at most `margin`
- *    (2%) below the best median, and a one-sided exact Mann-Whitney U test does not find its
- *    samples below the best's samples shrunk by `tolerance` (1%) at level `alpha` (0.05);
+ *  - a count is eligible when it was measured without failure and a one-sided exact
+ *    Mann-Whitney U test shows, at level `alpha` (0.05), that its samples lie above the best's
+ *    samples shrunk by `margin` (3%): it is significantly within 3% of the best (a
+ *    non-inferiority test; the best itself is eligible);
  *  - the answer is the smallest eligible count;
- *  - throughput is flat when that answer is the smallest measured count and every measured
- *    median is within `flat` (5%) of the best.
+ *  - throughput is flat when every median is within `flat` (5%) of the best, the smallest
+ *    count has min_runs samples, its median is within `margin` of the best and the same test
+ *    does not find it below the best by more than `tolerance` (1%). Then the answer is the
+ *    smallest count.
  *
  * The adaptive schedule (pf_stats_plan) decides, round after round, which counts get one more
  * trial: a coarse geometric grid first, then the untested neighbours of the best and of the
@@ -37,8 +40,8 @@ typedef struct {
 } pf_stats_count_t;
 
 typedef struct {
-    double margin;    /* a count whose median is more than this below the best is not chosen */
-    double tolerance; /* the test asks: below the best by more than this fraction? */
+    double margin;    /* the answer is shown to be at most this fraction below the best */
+    double tolerance; /* "clearly below": below the best by more than this fraction */
     double alpha;     /* one-sided significance level of that test */
     double precision; /* relative standard error of the median at which repeating stops */
     double flat;      /* all medians within this of the best: throughput is flat */
@@ -53,7 +56,8 @@ typedef struct {
     double min, max;  /* of the samples; NAN when n == 0 */
     double rel_se;    /* relative standard error of the median the schedule uses */
     double p_below;   /* p-value of "below the best by more than tolerance"; 1 for the best */
-    int eligible;     /* may be the answer (see the rule above) */
+    double p_within;  /* p-value of "not within margin of the best"; 0 for the best */
+    int eligible;     /* may be the answer: p_within <= alpha */
 } pf_stats_summary_t;
 
 typedef struct {
@@ -63,7 +67,7 @@ typedef struct {
     int measured;     /* counts with at least one sample and no failure */
 } pf_stats_choice_t;
 
-/* margin 0.02, tolerance 0.01, alpha 0.05, precision 0.01, flat 0.05, min_runs 3, max_runs 5. */
+/* margin 0.03, tolerance 0.01, alpha 0.05, precision 0.01, flat 0.05, min_runs 3, max_runs 5. */
 void pf_stats_defaults(pf_stats_params_t *p) PF_HIDDEN;
 
 /* Median of v[0 .. n), NAN when n <= 0. v is not changed. */

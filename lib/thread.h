@@ -18,6 +18,8 @@ typedef struct {
     uint64_t bytes_req;            /* bytes the program asked for */
     uint64_t usable_in, usable_out; /* usable sizes allocated and freed: live = in - out */
     int64_t pending;               /* usable bytes not yet added to the process live figure */
+    int64_t sample_left;           /* bytes until the next sampled allocation (sites.c) */
+    uint64_t rng;                  /* the thread's sampling random state; 0 before the first */
     uint64_t hist[PF_HIST];
 } pf_heap_thread_t;
 
@@ -32,6 +34,8 @@ typedef struct pf_thread {
     char name[16];
     pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
     struct pf_tdom *dom[PF_MAX_PROFILERS];
+    void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
+    void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
 } pf_thread_t;
 
 extern __thread pf_thread_t *pf_self PF_HIDDEN;

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include "atomic.h"
 
+#define PF_ZALLOC_DIRECT 16384
 void *pf_zalloc(size_t size) PF_HIDDEN;
-/* For the few temporary blocks (report buffers): size must be the one given to pf_zalloc. */
+/* Gives back a block of PF_ZALLOC_DIRECT bytes or more (size as given to pf_zalloc); smaller
+ * blocks stay: temporary buffers must be at least that large. */
 void pf_zfree(void *p, size_t size) PF_HIDDEN;
 /* One line "pferris: ..." on stderr, written with write(2): safe in hooks and at exit. */
 void pf_warn(const char *fmt, ...) PF_HIDDEN __attribute__((format(printf, 1, 2)));

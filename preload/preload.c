@@ -115,7 +115,7 @@ PF_EXPORT void *malloc(size_t size)
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(size, real.usable(p));
+        pf_heap_alloc(p, size, real.usable(p));
     return p;
 }
 
@@ -126,7 +126,7 @@ PF_EXPORT void free(void *p)
     if (!READY(free))
         return;
     if (COUNTING())
-        pf_heap_free(real.usable(p));
+        pf_heap_free(p, real.usable(p));
     real.free(p);
 }
 
@@ -142,22 +142,7 @@ PF_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(n * size, real.usable(p));
-    return p;
-}
-
-/* realloc: the old block's usable size is freed, the new one allocated. */
-static void *realloc_done(void *old, size_t old_usable, void *p, size_t size)
-{
-    if (!COUNTING())
-        return p;
-    if (p) {
-        if (old)
-            pf_heap_free(old_usable);
-        pf_heap_alloc(size, real.usable(p));
-    } else if (old && size == 0) {
-        pf_heap_free(old_usable); /* glibc's realloc(p, 0) frees p and returns NULL */
-    }
+        pf_heap_alloc(p, n * size, real.usable(p));
     return p;
 }
 
@@ -177,8 +162,19 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return boot_realloc(old, size);
     if (!READY(realloc))
         return old ? NULL : boot_alloc(size, 16);
-    size_t old_usable = old && COUNTING() ? real.usable(old) : 0;
-    return realloc_done(old, old_usable, real.realloc(old, size), size);
+    if (!COUNTING())
+        return real.realloc(old, size);
+    /* The old block counts as freed before the call: once realloc returns, another thread may
+     * be handed the same address, and its record must not be the one forgotten. */
+    size_t old_usable = old ? real.usable(old) : 0;
+    if (old)
+        pf_heap_free(old, old_usable);
+    void *p = real.realloc(old, size);
+    if (p)
+        pf_heap_alloc(p, size, real.usable(p));
+    else if (old && size != 0)
+        pf_heap_unfree(old_usable); /* failed: the old block is still the program's */
+    return p; /* realloc(p, 0) freed p and returned NULL, as glibc's does */
 }
 
 /* glibc's own reallocarray calls realloc through the PLT, that is ours: doing the same here
@@ -199,7 +195,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         return ENOMEM;
     int rc = real.posix_memalign(out, align, size);
     if (rc == 0 && COUNTING())
-        pf_heap_alloc(size, real.usable(*out));
+        pf_heap_alloc(*out, size, real.usable(*out));
     return rc;
 }
 
@@ -210,7 +206,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
             return NULL;                                                                       \
         void *p = real.name args;                                                              \
         if (p && COUNTING())                                                                   \
-            pf_heap_alloc(size, real.usable(p));                                               \
+            pf_heap_alloc(p, size, real.usable(p));                                               \
         return p;                                                                              \
     }
 ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size), size)

@@ -16,9 +16,9 @@ START_TEST(counts_and_bytes_exact)
 {
     pf_heap_totals_t a = totals();
     for (int i = 0; i < 1000; i++)
-        pf_heap_alloc(100, 104);
+        pf_heap_alloc(NULL, 100, 104);
     for (int i = 0; i < 400; i++)
-        pf_heap_free(104);
+        pf_heap_free(NULL, 104);
     pf_heap_totals_t b = totals();
     ck_assert_uint_eq(b.allocs - a.allocs, 1000);
     ck_assert_uint_eq(b.frees - a.frees, 400);
@@ -46,11 +46,11 @@ START_TEST(peak_within_batch)
     /* Rise to a known peak in small steps, fall back, rise less: the peak is seen. */
     pf_heap_totals_t a = totals();
     for (int i = 0; i < 10000; i++)
-        pf_heap_alloc(40, 40);
+        pf_heap_alloc(NULL, 40, 40);
     for (int i = 0; i < 10000; i++)
-        pf_heap_free(40);
+        pf_heap_free(NULL, 40);
     for (int i = 0; i < 100; i++)
-        pf_heap_alloc(40, 40);
+        pf_heap_alloc(NULL, 40, 40);
     pf_heap_totals_t b = totals();
     int64_t true_peak = a.live + 400000;
     ck_assert_msg(b.peak >= true_peak - PF_HEAP_BATCH && b.peak <= true_peak + PF_HEAP_BATCH,
@@ -66,12 +66,12 @@ static void *churn(void *arg)
 {
     long id = (long)arg;
     for (int i = 0; i < N; i++) {
-        pf_heap_alloc(24, 24);
-        pf_heap_free(24);
+        pf_heap_alloc(NULL, 24, 24);
+        pf_heap_free(NULL, 24);
     }
     /* Leave 64 blocks of 1000 bytes for the next thread to free. */
     for (int i = 0; i < 64; i++) {
-        pf_heap_alloc(1000, 1000);
+        pf_heap_alloc(NULL, 1000, 1000);
         slots[id][i] = (void *)1;
     }
     return NULL;
@@ -81,7 +81,7 @@ static void *free_others(void *arg)
     (void)arg;
     for (int t = 0; t < T; t++)
         for (int i = 0; i < 64; i++)
-            pf_heap_free(1000);
+            pf_heap_free(NULL, 1000);
     return NULL;
 }
 

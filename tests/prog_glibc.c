@@ -17,6 +17,10 @@ int main(void)
 {
     volatile size_t half = SIZE_MAX / 2; /* hidden from the compiler's size checks */
     setvbuf(stdout, NULL, _IONBF, 0);     /* stdio allocates no buffer: every block is ours */
+    errno = 77; /* a successful malloc and free leave errno alone, with pferris or without */
+    void *e = malloc(32);
+    free(e);
+    printf("errno after malloc/free: %d\n", errno);
     free(NULL);
     void *p = malloc(100);
     errno = 0;

@@ -840,7 +840,7 @@ static double trial_timeout(void)
     return ok ? fmax(30.0, 10.0 * slowest) : 600.0;
 }
 
-static void progress(int workers, double frac, const char *what);
+static void progress(int workers, double frac);
 
 #ifdef SYS_pidfd_open
 static int pidfd_open_(pid_t pid)
@@ -869,7 +869,7 @@ static int wait_exit(pid_t pid, int pidfd, double until, int workers, double t0,
             return 0;
         double step = until - now;
         if (progress_on) {
-            progress(workers, span > 0 ? (now - t0) / span : 0, NULL);
+            progress(workers, span > 0 ? (now - t0) / span : 0);
             if (step > 0.1)
                 step = 0.1;
         }
@@ -1050,9 +1050,8 @@ static int run_trial(int workers, trial_t *r)
 
 static int round_no, round_total, round_index;
 
-static void progress(int workers, double frac, const char *what)
+static void progress(int workers, double frac)
 {
-    (void)what;
     if (!progress_on)
         return;
     if (frac < 0)
@@ -1073,11 +1072,12 @@ static void add_trial(count_t *c, const trial_t *r)
 {
     c->runs++;
     grow(&c->codes, &c->captr, c->ntr, sizeof *c->codes);
-    int cap2 = c->captr;
-    (void)cap2;
-    c->threads = realloc(c->threads, (size_t)c->captr * sizeof *c->threads);
-    if (!c->threads)
+    int *th = realloc(c->threads, (size_t)c->captr * sizeof *th); /* the same capacity */
+    if (!th) {
+        warn("out of memory");
         exit(EXIT_FAILED);
+    }
+    c->threads = th;
     c->codes[c->ntr] = r->has_code ? r->code : INT_MIN;
     c->threads[c->ntr] = r->threads;
     c->ntr++;
@@ -1217,8 +1217,10 @@ static json_t *result_json(const pf_stats_summary_t *sum, const pf_stats_choice_
         json_object_set_new(e, "exit_codes", codes);
         json_object_set_new(e, "threads_observed", th);
         json_object_set_new(e, "eligible", json_boolean(sum[i].eligible));
-        if (c->n > 0 && ch->best >= 0 && i != ch->best)
+        if (c->n > 0 && ch->best >= 0 && i != ch->best) {
+            json_num(e, "p_within_margin", sum[i].p_within);
             json_num(e, "p_below_best", sum[i].p_below);
+        }
         json_array_append_new(res, e);
     }
     json_object_set_new(o, "results", res);
@@ -1240,12 +1242,20 @@ static json_t *result_json(const pf_stats_summary_t *sum, const pf_stats_choice_
     if (ch->best >= 0)
         json_object_set_new(o, "fastest_workers", json_integer(C[ch->best].workers));
     json_t *test = json_object();
-    json_object_set_new(test, "name", json_string("one-sided exact Mann-Whitney U"));
+    json_object_set_new(test, "name",
+                        json_string("one-sided exact Mann-Whitney U, non-inferiority"));
     json_num(test, "alpha", par->alpha);
     json_num(test, "tolerance", par->tolerance);
     json_num(test, "margin", par->margin);
     json_object_set_new(o, "test", test);
     return o;
+}
+
+/* A throughput for people: whole numbers from 1000 up, else 4 significant digits. */
+static const char *num(double v, char *buf, size_t size)
+{
+    snprintf(buf, size, fabs(v) >= 1000 ? "%.0f" : "%.4g", v);
+    return buf;
 }
 
 /* ---- the plot ----------------------------------------------------------------------------- */
@@ -1379,6 +1389,7 @@ static int write_plot(const char *path, const pf_stats_summary_t *sum,
 
     /* The choice. */
     if (ch->chosen >= 0) {
+        char nb[32];
         double x = PX(C[ch->chosen].workers), y = PY(sum[ch->chosen].median);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#d62728\" "
                    "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n", x, T, x, T + ph);
@@ -1386,8 +1397,9 @@ static int write_plot(const char *path, const pf_stats_summary_t *sum,
                    "stroke-width=\"2.5\"/>\n", x, y);
         int right = x < L + pw * 0.7;
         fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"%s\" fill=\"#d62728\" "
-                   "font-weight=\"bold\">chosen: %d workers, %.4g ", right ? x + 8 : x - 8,
-                T + 14, right ? "start" : "end", C[ch->chosen].workers, sum[ch->chosen].median);
+                   "font-weight=\"bold\">chosen: %d workers, %s ", right ? x + 8 : x - 8,
+                T + 14, right ? "start" : "end", C[ch->chosen].workers,
+                num(sum[ch->chosen].median, nb, sizeof nb));
         xml_text(f, unit());
         fprintf(f, "%s</text>\n", ch->flat ? " (flat)" : "");
     }
@@ -1412,7 +1424,7 @@ static void print_table(const pf_stats_summary_t *sum, const pf_stats_choice_t *
             continue;
         char med[32] = "-", spr[32] = "-", thr[16] = "-";
         if (c->n > 0)
-            snprintf(med, sizeof med, "%.4g", sum[i].median);
+            num(sum[i].median, med, sizeof med);
         if (c->n >= 2 && sum[i].median > 0)
             snprintf(spr, sizeof spr, "±%.1f%%", 100.0 * sum[i].spread / sum[i].median);
         int t = count_threads(c);
@@ -1558,9 +1570,10 @@ int main(int argc, char **argv)
         int tested = 0;
         for (int i = 0; i < NC; i++)
             tested += C[i].runs > 0;
-        printf("optimal_workers: %d (%.4g %s); %d of %d counts tried in %d trials, %.1f s\n",
-               C[ch.chosen].workers, sum[ch.chosen].median, unit(), tested, NC, trials_done,
-               elapsed);
+        char nb[32];
+        printf("optimal_workers: %d (%s %s); %d of %d counts tried in %d trials, %.1f s\n",
+               C[ch.chosen].workers, num(sum[ch.chosen].median, nb, sizeof nb), unit(), tested,
+               NC, trials_done, elapsed);
     } else {
         printf("%d\n", C[ch.chosen].workers);
     }
