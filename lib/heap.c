@@ -1,9 +1,21 @@
 /* heap.c — the shared part of heap accounting: the batched live figure and its peak. */
 #include "heap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-int pf_heap_enabled PF_HIDDEN = 1;
+int pf_heap_enabled PF_HIDDEN = -1;
+
+int pf_heap_decide(void)
+{
+    /* Allocations made before the session starts (other libraries' constructors) already
+     * follow PFERRIS_HEAP; the session's init reads it again and warns about a bad value. */
+    const char *v = getenv("PFERRIS_HEAP");
+    int on = !(v && (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+                     strcmp(v, "off") == 0));
+    pf_store_relaxed(&pf_heap_enabled, on);
+    return on;
+}
 
 /* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
 static struct {

@@ -15,7 +15,9 @@
 
 #define PF_HEAP_BATCH 32768
 
+/* 1 on, 0 off, -1 not yet known (pf_heap_decide reads PFERRIS_HEAP). */
 extern int pf_heap_enabled PF_HIDDEN;
+int pf_heap_decide(void) PF_HIDDEN;
 
 void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
 

@@ -94,7 +94,7 @@ void pf_sites_init(long long mean, int depth)
         pf_warn("call sites are off: libunwind.so.8 could not be loaded (apt-get install libunwind8)");
         return;
     }
-    S.table_log = mean == 1 ? 23 : 18;
+    S.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
     size_t n = (size_t)1 << S.table_log;
     S.keys = pf_zalloc(n * sizeof *S.keys);
     S.values = pf_zalloc(n * sizeof *S.values);
@@ -195,10 +195,20 @@ static site_stat_t *stat_of(pf_thread_t *t, uint32_t site)
 
 /* ---- sampled blocks --------------------------------------------------------------------- */
 
+/* Where a block's address goes in the table: blocks near each other in memory land near each
+ * other, so only the parts of the table that mirror the heap in use are ever touched (with
+ * every allocation sampled, a hash that scatters would make the whole table resident); the
+ * higher bits are mixed in so heaps 2^k bytes apart (glibc's per-thread arenas are 64 MiB
+ * aligned) do not pile onto the same slots. */
+static inline uint64_t block_slot(uint64_t a)
+{
+    return (a >> 4) ^ ((a >> 24) * 0x9E3779B1u);
+}
+
 static void remember(void *p, uint32_t site, uint64_t weighted)
 {
     uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
-    uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> (64 - S.table_log);
+    uint64_t h = block_slot(key);
     if (weighted >= (uint64_t)1 << WEIGHT_BITS)
         weighted = ((uint64_t)1 << WEIGHT_BITS) - 1;
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
@@ -224,7 +234,7 @@ void pf_sites_forget(pf_thread_t *t, void *p)
     if (!S.keys)
         return;
     uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
-    uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> (64 - S.table_log);
+    uint64_t h = block_slot(key);
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
         uint64_t *k = &S.keys[(h + i) & mask];
         uint64_t v = pf_load_acquire(k);
@@ -253,9 +263,10 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
 {
     pf_heap_thread_t *h = &t->heap;
     if (!pf_load_acquire(&S.active)) {
-        /* Before the session starts, look again after 64 KiB; once it is known to be off,
+        /* Before the session starts, look again at the next allocation (there are few, and
+         * the first one after the start must be decided afresh); once it is known to be off,
          * practically never. */
-        h->sample_left = pf_load_relaxed(&S.started) ? INT64_MAX / 2 : 65536;
+        h->sample_left = pf_load_relaxed(&S.started) ? INT64_MAX / 2 : -1;
         return;
     }
     if (!h->rng) {

@@ -33,8 +33,8 @@
 #include "thread.h"
 #include "util.h"
 
-#define TL_CAP          4096 /* intervals per thread */
-#define TL_MAX_BUFFERS  256  /* threads with a buffer: 1 Mi intervals, ~96 KiB each at most */
+#define TL_CAP          8192 /* intervals per thread (192 KiB, touched as used) */
+#define TL_MAX_BUFFERS  128  /* threads with a buffer: at most 1 Mi intervals in a report */
 #define TL_SAMPLES      4096 /* samples kept; then halved, and the period doubled */
 #define TL_COUNTERS     8    /* counters sampled over time (the first ones seen) */
 #define DEFAULT_INTERVAL_MS 10
@@ -46,8 +46,9 @@ typedef struct {
 
 typedef struct {
     uint32_t n;       /* intervals written; published with release */
+    uint32_t cap;     /* TL_CAP, or 0 for a thread past TL_MAX_BUFFERS: it only counts */
     uint64_t dropped; /* owner-written */
-    tl_ival_t iv[TL_CAP];
+    tl_ival_t iv[];
 } tl_buf_t;
 
 typedef struct {
@@ -59,7 +60,8 @@ typedef struct {
 
 int pf_timeline_on PF_HIDDEN;
 
-/* Where a thread's pointer goes when it gets no buffer: its intervals are counted here. */
+/* Where a thread's pointer goes when not even a counting header could be had: its intervals are
+ * counted here (shared, but only after memory ran out). */
 static tl_buf_t *const no_buffer = (tl_buf_t *)(uintptr_t)1;
 static uint64_t unbuffered_drops;
 static uint32_t buffers;
@@ -85,9 +87,10 @@ static tl_buf_t *buffer_new(pf_thread_t *t)
 {
     int saved = errno;
     tl_buf_t *b = NULL;
-    if (pf_fetch_add_relaxed(&buffers, 1) < TL_MAX_BUFFERS)
-        b = pf_zalloc(sizeof *b);
-    if (!b)
+    if (pf_fetch_add_relaxed(&buffers, 1) < TL_MAX_BUFFERS &&
+        (b = pf_zalloc(sizeof *b + TL_CAP * sizeof(tl_ival_t))))
+        b->cap = TL_CAP;
+    else if (!(b = pf_zalloc(sizeof *b))) /* cap 0: the thread's drops stay its own */
         b = no_buffer;
     pf_store_release(&t->timeline, (void *)b);
     errno = saved;
@@ -107,7 +110,7 @@ void pf_timeline_interval(uint32_t name, uint64_t start_ticks, uint64_t end_tick
         return;
     }
     uint32_t n = b->n;
-    if (pf_unlikely(n >= TL_CAP)) {
+    if (pf_unlikely(n >= b->cap)) {
         pf_owner_add(&b->dropped, 1);
         return;
     }
@@ -279,12 +282,12 @@ void pf_timeline_after_fork(void)
     /* The child is single-threaded here: only the calling thread's buffer is still listed, and
      * its intervals belong to the parent. The sampler did not survive the fork. */
     pf_thread_t *t = pf_self;
-    if (t && t->timeline && t->timeline != no_buffer) {
-        tl_buf_t *b = t->timeline;
+    tl_buf_t *b = t ? t->timeline : NULL;
+    if (b && b != no_buffer) {
         b->n = 0;
         b->dropped = 0;
     }
-    buffers = t && t->timeline && t->timeline != no_buffer ? 1 : 0;
+    buffers = b && b != no_buffer && b->cap ? 1 : 0;
     unbuffered_drops = 0;
     S.n = 0;
     S.seq = 0;
@@ -382,6 +385,14 @@ void pf_timeline_report(json_t *r)
         json_object_set_new(r, "rank_source", json_string(S.rank_env));
     }
     uint64_t origin = pf_clock_origin(), dropped = 0;
+    /* The sample of this moment is taken first: listing the intervals takes a while. */
+    tl_sample_t last;
+    memset(&last, 0, sizeof last);
+    pf_heap_totals_t h;
+    pf_heap_totals(&h);
+    last.ticks = pf_ticks();
+    last.live = h.live;
+    last.threads = pf_thread_live();
     json_t *tl = json_object();
     json_object_set_new(tl, "enabled", json_boolean(pf_load_relaxed(&pf_timeline_on)));
     json_object_set_new(tl, "interval_ms", json_integer(S.base_ms));
@@ -394,17 +405,12 @@ void pf_timeline_report(json_t *r)
     uint32_t nc = pf_load_acquire(&S.ncounters);
     if (copy) {
         uint32_t n = samples_copy(copy, &halvings);
-        for (uint32_t i = 0; i < n; i++)
+        /* Samples the sampler took while this report was being built come after the
+         * report's own moment: left out, so that time only moves forward. */
+        for (uint32_t i = 0; i < n && copy[i].ticks <= last.ticks; i++)
             json_array_append_new(samples, sample_json(&copy[i], nc, origin));
         /* One more, of this moment, so that the curves reach the end of the run. Its counters
          * are left out: the report's "counters" are their values at the end. */
-        tl_sample_t last;
-        memset(&last, 0, sizeof last);
-        pf_heap_totals_t h;
-        pf_heap_totals(&h);
-        last.ticks = pf_ticks();
-        last.live = h.live;
-        last.threads = pf_thread_live();
         json_array_append_new(samples, sample_json(&last, 0, origin));
         pf_zfree(copy, size);
     }

@@ -105,7 +105,9 @@ static void resolve(void)
 }
 
 #define READY(fn) (pf_likely(real.fn != NULL) || (resolve(), real.fn != NULL))
-#define COUNTING() (pf_likely(pf_heap_enabled) && pf_likely(!pf_in_hook))
+#define COUNTING()                                                                             \
+    (pf_likely(pf_heap_enabled > 0 || (pf_heap_enabled < 0 && pf_heap_decide())) &&            \
+     pf_likely(!pf_in_hook))
 
 /* ---- the malloc family -------------------------------------------------------------------- */
 

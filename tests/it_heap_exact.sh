@@ -19,8 +19,9 @@ expect_eq "$(jget "$r" 'd["heap"]["live_bytes"]')" $L0 "live_bytes"
 # peak: exact here (large blocks flush at once); the contract allows max(1%, 64 KiB)
 peak=$(jget "$r" 'd["heap"]["peak_bytes"]')
 python3 -c "import sys; p=$peak; t=1500480+$L0; sys.exit(0 if abs(p-t) <= max(t*0.01, 65536) else 1)" || die "peak $peak, expected 1500480 + $L0"
-expect_eq "$(jget "$r" 'sum(b["count"] for b in d["heap"]["size_histogram"] if b["min"] == 8192)')" 100 "histogram 8-16 KiB"
-expect_eq "$(jget "$r" 'sum(b["count"] for b in d["heap"]["size_histogram"] if b["min"] == 65536)')" 10 "histogram 64-128 KiB"
+bucket() { jget "$1" "sum(b['count'] for b in d['heap']['size_histogram'] if b['min'] == $2)"; }
+expect_eq "$(bucket "$r" 8192)" $(( $(bucket "$r0" 8192) + 100 )) "histogram 8-16 KiB"
+expect_eq "$(bucket "$r" 65536)" $(( $(bucket "$r0" 65536) + 10 )) "histogram 64-128 KiB"
 expect_eq "$(jget "$r" 'd["threads"][0]["allocations"]')" $((A0 + 110)) "main thread allocations"
 rm -f "$r"
 

@@ -54,3 +54,27 @@ fi
 if command -v pigz >/dev/null; then
   same pigz pigz -p 2 -c big.txt
 fi
+
+# C++ exceptions thrown while every allocation is unwound (PFERRIS_SAMPLE=1): pferris's
+# libunwind is loaded privately and must not take over the program's exception handling.
+if command -v g++ >/dev/null; then
+  cat > cxx.cc <<'CXX'
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+static int depth(int n) { if (n == 0) throw std::runtime_error("bottom " + std::string(100, 'x')); return depth(n - 1) + 1; }
+int main() {
+  std::vector<std::thread> ts; long caught[4] = {0};
+  for (int t = 0; t < 4; t++) ts.emplace_back([&, t] { for (int i = 0; i < 2000; i++) { try { depth(i % 20); } catch (const std::exception &e) { caught[t] += (long)std::string(e.what()).size(); } } });
+  for (auto &t : ts) t.join();
+  std::printf("%ld %ld %ld %ld\n", caught[0], caught[1], caught[2], caught[3]);
+  return 0;
+}
+CXX
+  g++ -O2 -pthread cxx.cc -o cxx || die "g++ failed"
+  same cxx ./cxx
+  PFERRIS_SAMPLE=1 preload ./cxx > sampled.cxx || die "C++ exceptions failed with every allocation unwound"
+  cmp -s plain.cxx sampled.cxx || die "C++ output differs with PFERRIS_SAMPLE=1"
+fi
