@@ -149,23 +149,10 @@ void pf_live_start(void)
         pthread_atfork(NULL, NULL, after_fork_child);
     }
 
-    /* The thread inherits the mask in force at its creation: all blocked. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    pthread_t th;
-    int rc = pf_real_pthread_create(&th, &attr, sampler, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = pf_thread_spawn(sampler, NULL, 256 * 1024, 1, "pferris-live");
     if (rc != 0)
         pf_warn("cannot start the live-counter thread (%s); the tuner will see no counters",
                 strerror(rc));
-    else
-        pthread_setname_np(th, "pferris-live");
 out:
     errno = saved;
 }

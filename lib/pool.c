@@ -17,6 +17,7 @@
  * the per-item path takes no lock and allocates nothing.
  */
 #include "pool.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -187,20 +188,9 @@ static void *pool_main(void *unused)
  * that the program's asynchronous signals go to its own threads. */
 static int start_threads(int want)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int started = 0;
-    for (; started < want; started++) {
-        pthread_t th;
-        if (pthread_create(&th, &attr, pool_main, NULL) != 0)
-            break;
-    }
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    while (started < want && pf_thread_spawn(pool_main, NULL, 0, 0, NULL) == 0)
+        started++;
     return started;
 }
 

@@ -28,13 +28,14 @@ static pf_tdom_t *tdom_reset(pf_thread_t *t, pferris_profiler_t *p, uint64_t sta
         td = pf_zalloc(sizeof *td);
         if (!td)
             goto out;
+        td->slot = (uint32_t)p->slot;
         td->nodes = pf_zalloc(PF_MAX_NODES * sizeof(pf_node_t));
         td->node_hash = pf_zalloc(NODE_HASH * sizeof(uint32_t));
         if (!td->nodes || !td->node_hash) {
             td = NULL;
             goto out;
         }
-        t->dom[p->slot] = td;
+        pf_store_release(&t->dom[p->slot], td); /* its tables are written: readers may look */
     } else {
         /* Stale figures of a cleared or retired profiler: forget them. Readers skip this tdom
          * until the new stamp is stored below. */
@@ -148,7 +149,7 @@ static inline int64_t timer_stop(pf_tdom_t *td, uint32_t name)
         return -1;
     uint32_t node = td->stack[d].node;
     uint64_t dt = now - td->stack[d].start;
-    if (pf_unlikely(pf_load_relaxed(&pf_timeline_on)))
+    if (pf_unlikely(pf_load_relaxed(&pf_timeline_on)) && td->slot == 0) /* the markers' */
         pf_timeline_interval(name, td->stack[d].start, now);
     uint32_t top = td->depth - 1;
     if ((uint32_t)d != top) /* stopped out of order: close the gap */
@@ -358,7 +359,7 @@ PF_EXPORT int pferris__profile_end(pferris_profiler_t *p, const char *name, int 
 
 pf_tdom_t *pf_profile_tdom(pferris_profiler_t *p, pf_thread_t *t)
 {
-    pf_tdom_t *td = pf_load_relaxed(&t->dom[p->slot]);
+    pf_tdom_t *td = pf_load_acquire(&t->dom[p->slot]);
     if (!td || pf_load_acquire(&td->stamp) != pf_load_acquire(&p->stamp))
         return NULL;
     return td;

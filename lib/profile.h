@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct pf_tdom {
     uint64_t stamp;
+    uint32_t slot;                   /* the profiler's: 0 is the markers' (the timeline's) */
     pf_slot_t *pages[PF_MAX_NAMES / PF_PAGE];
     struct {
         uint32_t name, node;

@@ -64,7 +64,7 @@ uint32_t pf_name_intern(const char *s)
                     return 0;
                 }
                 names[mine].hash = h;
-                pf_store_relaxed(&names[mine].str, copy_str(s));
+                pf_store_release(&names[mine].str, copy_str(s));
                 if (!names[mine].str)
                     return 0;
             }
@@ -73,7 +73,7 @@ uint32_t pf_name_intern(const char *s)
             /* Lost the slot: v now holds the winner; fall through to compare it. */
         }
         name_t *n = &names[v - 1];
-        const char *str = pf_load_relaxed(&n->str);
+        const char *str = pf_load_acquire(&n->str);
         if (n->hash == h && str && strcmp(str, s) == 0) {
             if (mine)
                 pf_store_relaxed(&names[mine].str, NULL); /* our id stays unused */
@@ -170,7 +170,7 @@ const char *pf_name_str(uint32_t id)
         return "[other]";
     if (id >= PF_MAX_NAMES)
         return NULL;
-    return pf_load_relaxed(&names[id].str);
+    return pf_load_acquire(&names[id].str);
 }
 
 uint32_t pf_name_limit(void)

@@ -93,6 +93,18 @@ static void load_symtab(module_t *m, const char *path)
     qsort(m->syms, m->n, sizeof *m->syms, by_value);
 }
 
+/* dladdr names the main program "" or by argv[0]: its real path is /proc/self/exe. */
+static const char *real_path(const char *path, char *buf, size_t size)
+{
+    if (path && *path && strchr(path, '/'))
+        return path;
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0)
+        return path;
+    buf[n] = '\0';
+    return buf;
+}
+
 static module_t *module_of(void *base, const char *path)
 {
     for (int i = 0; i < nmodules; i++)
@@ -104,14 +116,7 @@ static module_t *module_of(void *base, const char *path)
     memset(m, 0, sizeof *m);
     m->base = base;
     char exe[4096];
-    /* The main program's name from dladdr may be "" or argv[0]: read its real path. */
-    if (!path || !*path || !strchr(path, '/')) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-            exe[n] = '\0';
-            path = exe;
-        }
-    }
+    path = real_path(path, exe, sizeof exe);
     if (path)
         load_symtab(m, path);
     return m;
@@ -142,15 +147,8 @@ void pf_symbolize(uintptr_t addr, pf_symbol_t *out)
     Dl_info info;
     if (!dladdr((void *)pc, &info))
         return;
-    const char *path = info.dli_fname;
     char exe[4096];
-    if (!path || !*path || !strchr(path, '/')) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-            exe[n] = '\0';
-            path = exe;
-        }
-    }
+    const char *path = real_path(info.dli_fname, exe, sizeof exe);
     snprintf(out->module, sizeof out->module, "%.500s", path ? path : "??");
     out->offset = pc - (uintptr_t)info.dli_fbase;
     module_t *m = module_of(info.dli_fbase, info.dli_fname);

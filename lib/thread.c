@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -159,4 +160,24 @@ int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
 {
     pf_pthread_create_fn f = pf_load_acquire(&real_create);
     return f ? f(th, attr, fn, arg) : pthread_create(th, attr, fn, arg);
+}
+
+int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack)
+        pthread_attr_setstacksize(&attr, stack);
+    pthread_t th;
+    int rc = internal ? pf_real_pthread_create(&th, &attr, fn, arg)
+                      : pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0 && name)
+        pthread_setname_np(th, name);
+    return rc;
 }

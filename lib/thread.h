@@ -70,6 +70,13 @@ typedef int (*pf_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(
 void pf_real_pthread_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
 int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            void *arg) PF_HIDDEN;
+/* Starts a detached thread with every signal blocked (it inherits the mask in force at its
+ * creation), so no asynchronous signal of the program is ever handled on it. internal: one of
+ * pferris's own threads (started with the real pthread_create, never recorded as a program
+ * thread, and named); else a thread doing the program's work (the pool's). stack 0: default.
+ * 0 or the pthread_create error. */
+int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal,
+                    const char *name) PF_HIDDEN;
 /* The kernel's name of a thread of this process (running ones), into buf[16]. */
 void pf_thread_name_of(int tid, char *buf) PF_HIDDEN;
 

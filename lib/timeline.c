@@ -220,27 +220,13 @@ static void sampler_start(void)
         return;
     }
     S.period_ms = S.base_ms;
-    /* Every signal blocked in the sampler (it inherits the mask in force at its creation), so
-     * that no process-directed signal of the program is ever handled on it. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 128 * 1024);
-    pthread_t th;
     pf_store_relaxed(&S.pid, (int)getpid());
-    int rc = pf_real_pthread_create(&th, &attr, sampler, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-timeline");
     if (rc != 0) {
         pf_store_relaxed(&S.pid, 0);
         pf_warn("cannot start the heap timeline thread (%s); the report has no samples",
                 strerror(rc));
-        return;
     }
-    pthread_setname_np(th, "pferris-timeline");
 }
 
 /* ---- configuration ---------------------------------------------------------------------- */
