@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +104,29 @@ int pf_env_bool(const char *var, int dflt)
         return 0;
     pf_warn("%s='%s' is not 0 or 1; using %d", var, s, dflt);
     return dflt;
+}
+
+int pf_locate_preload(char *out, size_t size)
+{
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return -ENOENT;
+    self[len] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    static const char *const where[] = {"%s/libpferris.so", "%s/../lib/libpferris.so"};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, where[i], self);
+        char *abs = realpath(path, NULL);
+        if (abs && access(abs, R_OK) == 0 && strlen(abs) < size) {
+            strcpy(out, abs);
+            free(abs);
+            return 0;
+        }
+        free(abs);
+    }
+    return -ENOENT;
 }

@@ -20,5 +20,8 @@ void pf_warn(const char *fmt, ...) PF_HIDDEN __attribute__((format(printf, 1, 2)
 long long pf_env_ll(const char *var, long long dflt, long long min, long long max,
                     const char *what) PF_HIDDEN;
 int pf_env_bool(const char *var, int dflt) PF_HIDDEN;
+/* For the tools: the preload that belongs with the running binary, libpferris.so beside it (the
+ * build tree) or in ../lib (an installed tree), as an absolute path. 0, or -ENOENT. */
+int pf_locate_preload(char *out, size_t size) PF_HIDDEN;
 
 #endif

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include "live.h"
 #include "stats.h"
+#include "util.h"
 
 #define EXIT_FOUND    0
 #define EXIT_USAGE    2
@@ -247,8 +248,8 @@ static void usage(FILE *f)
 "  --json FILE        write the result object (optimal_workers, results, ...) to FILE\n"
 "  --csv FILE         write one row per trial to FILE\n"
 "  --plot FILE.svg    draw throughput against worker count, spread and choice marked\n"
-"  --preload PATH     the preload to use (default: libpferris.so beside this program,\n"
-"                     or $PFERRIS_PRELOAD)\n"
+"  --preload PATH     the preload to use (default: $PFERRIS_PRELOAD, else libpferris.so\n"
+"                     beside this program or in ../lib)\n"
 "  --show-output      let the program's stdout and stderr through\n"
 "  --quiet            print only the chosen worker count; no table, no progress\n"
 "  --help, --version\n"
@@ -514,23 +515,10 @@ static void resolve_preload(void)
     const char *p = O.preload ? O.preload : getenv("PFERRIS_PRELOAD");
     if (p && *p) {
         snprintf(preload_path, sizeof preload_path, "%s", p);
-    } else {
-        char self[PATH_MAX / 2];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) {
-            warn("cannot find this program's directory to locate libpferris.so; pass "
-                 "--preload PATH");
-            exit(EXIT_USAGE);
-        }
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
-        if (snprintf(preload_path, sizeof preload_path, "%s/libpferris.so", self) >=
-            (int)sizeof preload_path) {
-            warn("this program's path is too long; pass --preload PATH");
-            exit(EXIT_USAGE);
-        }
+    } else if (pf_locate_preload(preload_path, sizeof preload_path) != 0) {
+        warn("libpferris.so is neither beside this program nor in ../lib; build it with make, "
+             "or pass --preload PATH");
+        exit(EXIT_USAGE);
     }
     if (access(preload_path, R_OK) != 0) {
         warn("the preload '%s' is missing (%s); build it with make, or pass --preload PATH",

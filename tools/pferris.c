@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "pferris.h"
+#include "util.h"
 #include "reader.h"
 
 static const char usage_text[] =
@@ -1955,24 +1956,6 @@ usage:
 
 /* ---- run ---------------------------------------------------------------------------------- */
 
-static int find_library(char *out, size_t n)
-{
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0)
-        return -1;
-    self[len] = '\0';
-    char *dir = dirname(self);
-    static const char *const candidates[] = {"%s/libpferris.so", "%s/../lib/libpferris.so",
-                                             "%s/../build/libpferris.so"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        snprintf(out, n, candidates[i], dir);
-        if (access(out, R_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 typedef struct {
     char *path;
     long long pid, ppid;
@@ -2113,7 +2096,7 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     char lib[PATH_MAX + 32], preload[2 * PATH_MAX + 64];
-    if (find_library(lib, sizeof lib) != 0) {
+    if (pf_locate_preload(lib, sizeof lib) != 0) {
         say("run: libpferris.so is neither beside this binary nor in ../lib; reinstall pferris");
         return 2;
     }
