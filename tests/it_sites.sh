@@ -35,3 +35,9 @@ check mid "$(site mid bytes)" 600000000 0.15
 check small "$(site small bytes)" 200000000 0.25
 check "small (live)" "$(site small live_bytes)" 20000000 0.5
 check "big (allocations)" "$(site big allocations)" 20000 0.10
+
+# pferris report --top names the call sites with their source lines (the module has -g).
+"$TOP/$B/pferris" report --top 3 "$r" > top.txt 2>&1 || die "pferris report --top failed: $(cat top.txt)"
+line=$(grep -n 'malloc(60000)' "$TOP/tests/prog_sites.c" | cut -d: -f1)
+grep -q "big (prog_sites.c:$line)" top.txt || die "--top does not show big (prog_sites.c:$line): $(cat top.txt)"
+grep -A3 "by live bytes" top.txt | grep -q "small (prog_sites.c:" || die "--top by live bytes does not name small(): $(cat top.txt)"

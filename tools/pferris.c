@@ -10,6 +10,9 @@
  * every known field, and every figure read here tolerates a missing field. Exit codes: 0, 1 when
  * --fail-above is crossed, 2 for a usage error or a bad report; `run` passes the program's. */
 #include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <jansson.h>
@@ -339,7 +342,10 @@ static void frame_text(json_t *f, char *buf, size_t n)
 {
     const char *sym = str(f, "symbol", NULL), *mod = str(f, "module", NULL);
     double off = num(f, "offset");
-    if (sym && *sym && strcmp(sym, "??") != 0) {
+    const char *src = str(f, "source", NULL);
+    if (sym && *sym && strcmp(sym, "??") != 0 && src) {
+        snprintf(buf, n, "%s (%s)", sym, src);
+    } else if (sym && *sym && strcmp(sym, "??") != 0) {
         snprintf(buf, n, "%s", sym);
     } else {
         const char *base = mod ? strrchr(mod, '/') : NULL;
@@ -352,6 +358,92 @@ static void frame_text(json_t *f, char *buf, size_t n)
     for (char *p = buf; *p; p++)
         if (*p == ';' || *p == '\n' || *p == '\r')
             *p = ':';
+}
+
+/* ---- source lines ------------------------------------------------------------------------ */
+
+extern char **environ;
+
+/* The link-time address of a module offset: offset + the lowest PT_LOAD address (0 for most
+ * shared objects and PIE, 0x400000 for a classic executable). -1 when module is no ELF file. */
+static long long link_address(const char *module, unsigned long long offset)
+{
+    int fd = open(module, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    Elf64_Ehdr eh;
+    long long base = -1;
+    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+        eh.e_phnum < 256) {
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) !=
+                (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_LOAD && (base < 0 || (long long)(ph.p_vaddr & ~0xfffull) < base))
+                base = (long long)(ph.p_vaddr & ~0xfffull);
+        }
+    }
+    close(fd);
+    return base < 0 ? -1 : base + (long long)offset;
+}
+
+/* "file:line" of a frame from addr2line (binutils), when the module has debug information.
+ * The module path comes from an untrusted report: it is passed as one argv word, never
+ * through a shell. 0 when found. */
+static int source_line(const char *module, unsigned long long offset, char *out, size_t n)
+{
+    long long addr = link_address(module, offset);
+    int fds[2];
+    if (addr < 0 || pipe(fds) != 0)
+        return -1;
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)addr);
+    char *argv[] = {"addr2line", "-e", (char *)module, hex, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    size_t len = 0;
+    if (rc == 0) {
+        ssize_t k;
+        while (len < n - 1 && (k = read(fds[0], out + len, n - 1 - len)) > 0)
+            len += (size_t)k;
+        waitpid(pid, NULL, 0);
+    }
+    close(fds[0]);
+    out[len] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    if (rc != 0 || !*out || out[0] == '?')
+        return -1;
+    const char *slash = strrchr(out, '/'); /* the file's name is enough in a table */
+    if (slash)
+        memmove(out, slash + 1, strlen(slash + 1) + 1);
+    char *disc = strstr(out, " (discriminator");
+    if (disc)
+        *disc = '\0';
+    return 0;
+}
+
+/* Adds "source" (file:line) to a site's innermost frames, for the tables. */
+static void annotate_source(json_t *site, size_t frames)
+{
+    json_t *fr = json_object_get(site, "frames");
+    for (size_t i = 0; i < json_array_size(fr) && i < frames; i++) {
+        json_t *f = json_array_get(fr, i);
+        const char *mod = str(f, "module", NULL);
+        double off = num(f, "offset");
+        char line[512];
+        if (mod && *mod == '/' && !isnan(off) && !json_object_get(f, "source") &&
+            source_line(mod, (unsigned long long)to_ll(off), line, sizeof line) == 0)
+            json_object_set_new(f, "source", json_string(line));
+    }
 }
 
 /* Appends text to a growing string; NULL (and the string freed) when memory runs out. */
@@ -420,6 +512,7 @@ static void top_sites(FILE *out, json_t *r, size_t top, int by_live_too)
         for (size_t i = 0; i < n && i < top; i++) {
             if (pass && !(e[i].value > 0))
                 break;
+            annotate_source(e[i].v, 3);
             char *where = site_stack(e[i].v, " < ", 3);
             char idx[24];
             snprintf(idx, sizeof idx, "%zu", i + 1);
