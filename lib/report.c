@@ -178,16 +178,10 @@ static json_t *threads_json(void)
 {
     json_t *arr = json_array();
     uint64_t origin = pf_clock_origin(), now = pf_ticks();
-    /* The list is newest first; the report lists threads in creation order. */
-    size_t n = 0;
-    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
-        n++;
-    for (size_t i = n; i-- > 0;) {
-        pf_thread_t *t = pf_thread_first();
-        for (size_t j = 0; j < i && t; j++)
-            t = pf_thread_next(t);
-        if (!t)
-            continue;
+    size_t n;
+    pf_thread_t **all = pf_thread_array(&n); /* oldest first: creation order */
+    for (size_t i = 0; i < n; i++) {
+        pf_thread_t *t = all[i];
         int exited = pf_load_acquire(&t->exited);
         char name[16];
         if (exited)
@@ -214,6 +208,7 @@ static json_t *threads_json(void)
                             json_integer((json_int_t)pf_load_relaxed(&h->usable_out)));
         json_array_append_new(arr, o);
     }
+    pf_thread_array_free(all, n);
     return arr;
 }
 

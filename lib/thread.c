@@ -101,6 +101,37 @@ pf_thread_t *pf_thread_next(pf_thread_t *t)
     return pf_load_acquire(&t->next);
 }
 
+/* At least PF_ZALLOC_DIRECT bytes, so the array is a mapping of its own that can be given back. */
+static size_t array_bytes(size_t n)
+{
+    size_t bytes = n * sizeof(pf_thread_t *);
+    return bytes < PF_ZALLOC_DIRECT ? PF_ZALLOC_DIRECT : bytes;
+}
+
+pf_thread_t **pf_thread_array(size_t *n)
+{
+    /* Threads attached while we count are newer than the head we start from: not listed. */
+    pf_thread_t *first = pf_thread_first();
+    size_t count = 0;
+    for (pf_thread_t *t = first; t; t = pf_thread_next(t))
+        count++;
+    *n = 0;
+    pf_thread_t **a = count ? pf_zalloc(array_bytes(count)) : NULL;
+    if (!a)
+        return NULL;
+    size_t i = count;
+    for (pf_thread_t *t = first; t && i > 0; t = pf_thread_next(t))
+        a[--i] = t;
+    *n = count;
+    return a;
+}
+
+void pf_thread_array_free(pf_thread_t **array, size_t n)
+{
+    if (array)
+        pf_zfree(array, array_bytes(n));
+}
+
 int pf_thread_live(void)
 {
     return pf_load_relaxed(&live);

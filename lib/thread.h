@@ -57,6 +57,10 @@ static inline pf_thread_t *pf_thread(void)
 /* First state of the list (newest first); walk with ->next (acquire loads). */
 pf_thread_t *pf_thread_first(void) PF_HIDDEN;
 pf_thread_t *pf_thread_next(pf_thread_t *t) PF_HIDDEN;
+/* The threads listed now, oldest first, in a new array of *n entries (NULL when there are
+ * none or memory ran out); give it back with pf_thread_array_free(array, n). */
+pf_thread_t **pf_thread_array(size_t *n) PF_HIDDEN;
+void pf_thread_array_free(pf_thread_t **array, size_t n) PF_HIDDEN;
 /* Threads alive now, and the most that were alive at once. */
 int pf_thread_live(void) PF_HIDDEN;
 int pf_thread_max_concurrent(void) PF_HIDDEN;

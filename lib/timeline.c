@@ -295,15 +295,11 @@ static double since_origin(uint64_t ticks, uint64_t origin)
 static json_t *intervals_json(uint64_t origin, uint64_t *dropped)
 {
     json_t *arr = json_array();
-    /* Oldest thread first, as the report's thread list. */
-    size_t nthreads = 0;
-    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
-        nthreads++;
-    for (size_t i = nthreads; i-- > 0;) {
-        pf_thread_t *t = pf_thread_first();
-        for (size_t j = 0; j < i && t; j++)
-            t = pf_thread_next(t);
-        tl_buf_t *b = t ? pf_load_acquire(&t->timeline) : NULL;
+    size_t nthreads;
+    pf_thread_t **all = pf_thread_array(&nthreads); /* oldest first, as the report's threads */
+    for (size_t i = 0; i < nthreads; i++) {
+        pf_thread_t *t = all[i];
+        tl_buf_t *b = pf_load_acquire(&t->timeline);
         if (!b || b == no_buffer)
             continue;
         uint32_t n = pf_load_acquire(&b->n);
@@ -319,6 +315,7 @@ static json_t *intervals_json(uint64_t origin, uint64_t *dropped)
             json_array_append_new(arr, o);
         }
     }
+    pf_thread_array_free(all, nthreads);
     *dropped += pf_load_relaxed(&unbuffered_drops);
     return arr;
 }
