@@ -175,9 +175,9 @@ static void sample_take(void)
     uint32_t n = S.n;
     if (n == TL_SAMPLES) {
         /* Keep every other sample: the same span at half the resolution. */
-        uint32_t seq = S.seq;
-        pf_store_relaxed(&S.seq, seq + 1);
-        __atomic_thread_fence(__ATOMIC_RELEASE);
+        /* An acquire-release RMW, not a store and a fence (which TSan cannot follow): the
+         * rewrites below cannot move before the odd sequence number. */
+        uint32_t seq = __atomic_fetch_add(&S.seq, 1, __ATOMIC_ACQ_REL);
         for (uint32_t i = 0; i < TL_SAMPLES / 2; i++) {
             tl_sample_t keep;
             sample_load(&keep, &S.s[2 * i]);
@@ -354,8 +354,9 @@ static uint32_t samples_copy(tl_sample_t *out, uint32_t *halvings)
         for (uint32_t i = 0; i < n; i++)
             sample_load(&out[i], &S.s[i]);
         *halvings = pf_load_relaxed(&S.halvings);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (pf_load_relaxed(&S.seq) == s1)
+        /* Reads the sequence again with an RMW that adds nothing: acquire-release, so the copy
+         * above cannot move after it (the fence form of this TSan cannot follow). */
+        if (__atomic_fetch_add(&S.seq, 0, __ATOMIC_ACQ_REL) == s1)
             return n;
     }
     return 0;
