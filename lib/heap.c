@@ -6,6 +6,8 @@
 
 int pf_heap_enabled PF_HIDDEN = -1;
 
+void pf_timeline_heap_tick(void) PF_HIDDEN; /* timeline.c: samples of a single-threaded process */
+
 int pf_heap_decide(void)
 {
     /* Allocations made before the session starts (other libraries' constructors) already
@@ -36,6 +38,7 @@ void pf_heap_flush(pf_heap_thread_t *h)
         while (live > peak && !pf_cas_relaxed(&g.peak, &peak, live))
             ;
     }
+    pf_timeline_heap_tick();
 }
 
 void pf_heap_totals(pf_heap_totals_t *out)

@@ -79,6 +79,8 @@ static struct {
     uint32_t counter_id[TL_COUNTERS];
     tl_sample_t *s;
     pf_name_stats_t *scratch;
+    int want;                    /* samples are configured (base_ms > 0) and memory is there */
+    double ticks_per_ms;
 } S = {.rank = -1};
 
 /* ---- intervals (the owning thread) ------------------------------------------------------ */
@@ -207,26 +209,40 @@ static void *sampler(void *arg)
     return NULL;
 }
 
+/* The sampler thread starts with the program's second thread, not before: a single-threaded
+ * process must stay single-threaded (unshare(CLONE_NEWUSER), for one, refuses a process with
+ * two threads). Until then the process's own heap flushes take the samples. */
 static void sampler_start(void)
 {
-    if (S.base_ms <= 0)
+    int none = 0;
+    if (!S.want || !pf_cas_acq_rel(&S.pid, &none, (int)getpid()))
         return;
-    if (!S.s)
-        S.s = pf_zalloc(TL_SAMPLES * sizeof *S.s);
-    if (!S.scratch)
-        S.scratch = pf_zalloc(PF_MAX_NAMES * sizeof *S.scratch);
-    if (!S.s) {
-        pf_warn("no memory for the heap timeline; PFERRIS_INTERVAL_MS is ignored");
-        return;
-    }
-    S.period_ms = S.base_ms;
-    pf_store_relaxed(&S.pid, (int)getpid());
     int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-timeline");
     if (rc != 0) {
-        pf_store_relaxed(&S.pid, 0);
+        pf_store_relaxed(&S.want, 0); /* and the heap flushes do not take over a half state */
         pf_warn("cannot start the heap timeline thread (%s); the report has no samples",
                 strerror(rc));
     }
+}
+
+void pf_timeline_threads_begin(void)
+{
+    if (pf_unlikely(pf_load_relaxed(&S.want)) && pf_load_relaxed(&S.pid) == 0)
+        sampler_start();
+}
+
+void pf_timeline_heap_tick(void)
+{
+    /* Only while the process has a single thread (no sampler yet): the caller is then the only
+     * writer of the samples. */
+    if (!pf_load_relaxed(&S.want) || pf_load_relaxed(&S.pid) != 0)
+        return;
+    uint32_t n = pf_load_relaxed(&S.n);
+    uint64_t now = pf_ticks();
+    double need = (double)pf_load_relaxed(&S.period_ms) * S.ticks_per_ms;
+    if (n && (double)(now - pf_load_relaxed(&S.s[n - 1].ticks)) < need)
+        return;
+    sample_take();
 }
 
 /* ---- configuration ---------------------------------------------------------------------- */
@@ -259,7 +275,16 @@ void pf_timeline_start(void)
     S.base_ms = pf_env_ll("PFERRIS_INTERVAL_MS", on ? DEFAULT_INTERVAL_MS : 0, 0, 3600000,
                           "a number of milliseconds");
     pf_store_relaxed(&pf_timeline_on, on);
-    sampler_start();
+    if (S.base_ms > 0) {
+        S.s = pf_zalloc(TL_SAMPLES * sizeof *S.s);
+        S.scratch = pf_zalloc(PF_MAX_NAMES * sizeof *S.scratch);
+        S.period_ms = S.base_ms;
+        S.ticks_per_ms = 1e-3 / pf_ticks_to_sec(1);
+        if (S.s && S.scratch)
+            pf_store_release(&S.want, 1);
+        else
+            pf_warn("no memory for the heap timeline; PFERRIS_INTERVAL_MS is ignored");
+    }
     errno = saved;
 }
 
@@ -279,10 +304,8 @@ void pf_timeline_after_fork(void)
     S.seq = 0;
     S.halvings = 0;
     S.ncounters = 0;
-    int had_sampler = S.pid != 0;
-    S.pid = 0;
-    if (had_sampler)
-        sampler_start();
+    S.period_ms = S.base_ms;
+    S.pid = 0; /* the sampler did not survive the fork: it starts again with a second thread */
 }
 
 /* ---- the report ------------------------------------------------------------------------- */
@@ -385,7 +408,7 @@ void pf_timeline_report(json_t *r)
     json_t *samples = json_array();
     uint32_t halvings = 0;
     size_t size = TL_SAMPLES * sizeof(tl_sample_t);
-    tl_sample_t *copy = S.s && pf_load_relaxed(&S.pid) == (int)getpid() ? pf_zalloc(size) : NULL;
+    tl_sample_t *copy = S.s && pf_load_relaxed(&S.want) ? pf_zalloc(size) : NULL;
     uint32_t nc = pf_load_acquire(&S.ncounters);
     if (copy) {
         uint32_t n = samples_copy(copy, &halvings);

@@ -17,6 +17,11 @@ void pf_timeline_start(void) PF_HIDDEN;
 void pf_timeline_interval(uint32_t name, uint64_t start_ticks, uint64_t end_ticks) PF_HIDDEN;
 /* From the report builder: adds the timeline's sections to the process report r. */
 void pf_timeline_report(json_t *r) PF_HIDDEN;
+/* From the preload's pthread_create, before the thread exists: the sampler thread starts with
+ * the program's second thread. */
+void pf_timeline_threads_begin(void) PF_HIDDEN;
+/* From the heap's batched flush: takes a sample when one is due and no sampler runs yet. */
+void pf_timeline_heap_tick(void) PF_HIDDEN;
 /* In a fork child: forget the parent's timeline. */
 void pf_timeline_after_fork(void) PF_HIDDEN;
 

@@ -16,6 +16,7 @@
 #include "heap.h"
 #include "session.h"
 #include "thread.h"
+#include "timeline.h"
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -250,6 +251,7 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return EAGAIN;
     s->fn = fn;
     s->arg = arg;
+    pf_timeline_threads_begin();
     int rc = real.pthread_create(th, attr, trampoline, s);
     if (rc != 0)
         __libc_free(s);

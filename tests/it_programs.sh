@@ -78,3 +78,9 @@ CXX
   PFERRIS_SAMPLE=1 preload ./cxx > sampled.cxx || die "C++ exceptions failed with every allocation unwound"
   cmp -s plain.cxx sampled.cxx || die "C++ output differs with PFERRIS_SAMPLE=1"
 fi
+
+# A single-threaded program stays single-threaded under the preload: unshare(CLONE_NEWUSER)
+# refuses a process with a second thread.
+if unshare --user --map-root-user true 2>/dev/null; then
+  same unshare unshare --user --map-root-user id -u
+fi
