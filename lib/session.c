@@ -30,6 +30,7 @@ static struct {
     int report_at_exit;
     int written;
     int forked, exec_attempted;
+    int pid;                     /* this process: a vfork child shares S but not the pid */
     const char *output;
     char cwd[PATH_MAX];
     char start_time[96];
@@ -107,6 +108,7 @@ static void after_fork_child(void)
     S.written = 0;
     S.forked = 1;
     S.exec_attempted = 0;
+    S.pid = (int)getpid();
 }
 
 void pf_session_init(int preloaded)
@@ -141,6 +143,7 @@ void pf_session_init(int preloaded)
     if (!getcwd(S.cwd, sizeof S.cwd))
         S.cwd[0] = '\0';
     S.argv = read_argv();
+    S.pid = (int)getpid();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (S.report_at_exit)
         pf_timeline_start();
@@ -287,6 +290,10 @@ void pf_session_exit(void)
 {
     if (!pf_load_acquire(&S.init) || !S.report_at_exit)
         return;
+    /* A vfork child runs in its parent's memory (no fork handler ran): its _exit must neither
+     * write the parent's report under its own pid nor mark the parent's as written. */
+    if ((int)getpid() != S.pid)
+        return;
     int expected = 0;
     if (!pf_cas_acq_rel(&S.written, &expected, 1))
         return;
@@ -311,7 +318,8 @@ void pf_session_exit(void)
 
 void pf_session_exec_attempt(void)
 {
-    S.exec_attempted = 1;
+    if ((int)getpid() == S.pid) /* not a vfork child writing into its parent's memory */
+        S.exec_attempted = 1;
 }
 
 PF_EXPORT json_t *pferris_get_report(pferris_profiler_t *p)

@@ -56,3 +56,14 @@ out=$(preload "$prog" spawn /bin/true)
 expect_eq "$out" "spawned exit 0" "posix_spawn output"
 expect_eq "$(ls pferris.prog_exits.*.json | wc -l)" 1 "spawn: one prog_exits report"
 ls pferris.true.*.json >/dev/null 2>&1 || die "the spawned program did not report itself"
+
+rm -f pferris.*.json
+# vfork: the child runs in the parent's memory; neither its exec nor its _exit may write or
+# suppress the parent's report.
+for m in vfork-exec:0 vfork-exit:3; do
+  out=$(preload "$prog" "${m%:*}" /bin/true)
+  expect_eq "$out" "vfork child exit ${m#*:}" "${m%:*} output"
+  r=$(one_report 'pferris.prog_exits.*.json')
+  expect_eq "$(jget "$r" 'd["pid"] != 0 and d["heap"]["allocations"]')" $((A0 + 300)) "${m%:*}: the parent's own report"
+  rm -f pferris.*.json
+done

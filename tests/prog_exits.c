@@ -5,7 +5,9 @@
  *   fork-exec   : fork; the child execs PROG (argv[2]); the parent waits
  *   exec-fail   : fork; the child's exec fails and it calls _exit(127)
  *   system      : system(argv[2])
- *   spawn       : posix_spawn of argv[2] */
+ *   spawn       : posix_spawn of argv[2]
+ *   vfork-exec  : vfork; the child execs argv[2]; the parent allocates 300
+ *   vfork-exit  : vfork; the child calls _exit(3) at once; the parent allocates 300 */
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -91,6 +93,20 @@ int main(int argc, char **argv)
         int st;
         waitpid(pid, &st, 0);
         printf("spawned exit %d\n", WEXITSTATUS(st));
+        return 0;
+    }
+    if (!strcmp(m, "vfork-exec") || !strcmp(m, "vfork-exit")) {
+        char *args[] = {argc > 2 ? argv[2] : "/bin/true", NULL};
+        pid_t pid = vfork();
+        if (pid == 0) {
+            if (!strcmp(m, "vfork-exec"))
+                execv(args[0], args);
+            _exit(3);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        allocs(300);
+        printf("vfork child exit %d\n", WEXITSTATUS(st));
         return 0;
     }
     fprintf(stderr, "usage: prog_exits MODE\n");
