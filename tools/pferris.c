@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
