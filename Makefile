@@ -1,14 +1,15 @@
 # pferris build. Everything lands in build/ (out of tree). Targets:
-#   make            library, preload, tools, examples
-#   make check      bootstrap, build, Check unit suites, then integration tests
+#   make            library, preload, tools, examples, test programs (builds only: installs nothing)
+#   make check      bootstrap what is missing, build, Check unit suites, then integration tests
 #   make bench      benchmarks against peers (installs the peers)
-#   make demo       a multi-threaded worker program under the preload, then its summary
+#   make demo       bootstrap, then a multi-threaded worker program under the preload and its summary
 #   make install PREFIX=/usr/local
-#   SAN=address|undefined|thread  build with that sanitizer (see README: what runs under it)
+#   SAN=address|undefined|thread  build with that sanitizer (docs/internals.md: what runs under it)
 #
-# Adding a file needs no edit here: lib/*.c joins the core, preload/*.c the shim, tools/X.c
-# becomes build/X, tests/check_*.c joins the unit runner, tests/prog_*.c becomes a test
-# program, tests/it_*.sh an integration test, examples/*.c build/examples/*.
+# Adding a file needs no edit here: lib/LAYER/*.c joins the core, preload/*.c the shim,
+# tools/common/*.c the tools' shared code, tools/NAME/*.c becomes build/NAME, tests/check_*.c
+# joins the unit runner, tests/prog_*.c becomes a test program, tests/it_*.sh an integration
+# test, examples/*.c build/examples/*.
 
 PREFIX  ?= /usr/local
 CC      ?= cc
@@ -34,25 +35,36 @@ ifeq ($(SAN),undefined)
   PRELOAD_SAN := $(SANFLAGS)
 endif
 
-LIB_SRC     := $(wildcard lib/*.c)
+LIB_SRC     := $(wildcard lib/*/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
-TOOL_SRC    := $(wildcard tools/*.c)
+COMMON_SRC  := $(wildcard tools/common/*.c)
+TOOL_NAMES  := $(filter-out common,$(notdir $(patsubst %/,%,$(wildcard tools/*/))))
 CHECK_SRC   := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c))
 PROG_SRC    := $(wildcard tests/prog_*.c)
 EX_SRC      := $(wildcard examples/*.c)
-HDRS        := $(wildcard lib/*.h preload/*.h)
+HDRS        := $(wildcard lib/*.h lib/*/*.h preload/*.h tools/common/*.h)
 
 # The core twice: sanitized (for tools and unit tests) and as the preload sees it.
 CORE_OBJ    := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SO_OBJ      := $(LIB_SRC:%.c=$(B)/so/%.o) $(PRELOAD_SRC:%.c=$(B)/so/%.o)
-TOOLS       := $(TOOL_SRC:tools/%.c=$(B)/%)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(B)/obj/%.o)
+TOOLS       := $(TOOL_NAMES:%=$(B)/%)
 PROGS       := $(PROG_SRC:tests/%.c=$(B)/tests/%) $(B)/tests/nopie_markers
 EXAMPLES    := $(EX_SRC:examples/%.c=$(B)/examples/%)
 SO          := $(B)/libpferris.so
 CORE_A      := $(B)/libpferris-core.a
+COMMON_A    := $(B)/libpferris-tools.a
 
-.PHONY: all check unit integration bench demo examples install clean deps format tidy
-all: deps $(SO) $(TOOLS) $(EXAMPLES) $(PROGS)
+.PHONY: all check unit integration bench demo examples install clean deps need format tidy
+all: need
+	@$(MAKE) --no-print-directory build-all
+
+.PHONY: build-all
+build-all: $(SO) $(TOOLS) $(EXAMPLES) $(PROGS)
+
+# Plain make installs nothing: it names what is missing and stops. check and demo install it.
+need:
+	@scripts/bootstrap --check
 
 deps:
 	@scripts/bootstrap
@@ -65,7 +77,16 @@ $(B)/so/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(LIBFLAGS) -DPF_PRELOAD=1 $(PKG_CFLAGS) $(CFLAGS) $(PRELOAD_SAN) -c $< -o $@
 
+# The tools' own code sees tools/ too; the core never includes a tool header.
+$(B)/obj/tools/%.o: tools/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -Itools $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
 $(CORE_A): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(COMMON_A): $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -73,8 +94,12 @@ $(SO): $(SO_OBJ)
 	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
 	  -o $@ $^ $(PKG_LIBS) -ldl -lm
 
-$(B)/%: tools/%.c $(CORE_A) $(HDRS)
-	$(CC) $(BASE) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< $(CORE_A) $(PKG_LIBS) -ldl -lm
+# build/NAME from tools/NAME/*.c, the tools' shared code and the core.
+define tool_rule
+$(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_A) $(CORE_A)
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) -pthread -o $$@ $$(filter %.o,$$^) $(COMMON_A) $(CORE_A) $$(PKG_LIBS) -ldl -lm
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 # Test programs and examples use only the public header; examples link -lpferris so the
 # seed's Profiler API is there without a preload.
@@ -97,25 +122,29 @@ $(B)/tests/suites.h: $(CHECK_SRC)
 	@mkdir -p $(@D)
 	@sed -n 's/^Suite \*\([a-z_0-9]*\)_suite(void).*/PF_SUITE(\1)/p' $(CHECK_SRC) > $@.tmp && mv $@.tmp $@
 
-$(B)/tests/check_all: tests/check_main.c $(CHECK_SRC) $(B)/tests/suites.h $(CORE_A) tests/check_util.h
-	$(CC) $(BASE) $(PKG_CFLAGS) $(shell pkg-config --cflags check) $(CFLAGS) $(SANFLAGS) -I$(B)/tests \
-	  -rdynamic -o $@ tests/check_main.c $(CHECK_SRC) $(CORE_A) $(shell pkg-config --libs check) $(PKG_LIBS) -ldl -lm
+$(B)/tests/check_all: tests/check_main.c $(CHECK_SRC) $(B)/tests/suites.h $(CORE_A) $(COMMON_A) tests/check_util.h
+	$(CC) $(BASE) -Itools $(PKG_CFLAGS) $(shell pkg-config --cflags check) $(CFLAGS) $(SANFLAGS) -I$(B)/tests \
+	  -rdynamic -o $@ tests/check_main.c $(CHECK_SRC) $(COMMON_A) $(CORE_A) $(shell pkg-config --libs check) $(PKG_LIBS) -ldl -lm
 
-check: all $(B)/tests/check_all
+check: deps
+	@$(MAKE) --no-print-directory build-all $(B)/tests/check_all
 	$(B)/tests/check_all
 	B=$(B) SAN=$(SAN) tests/run-integration
 
-unit: all $(B)/tests/check_all
+unit: need
+	@$(MAKE) --no-print-directory build-all $(B)/tests/check_all
 	$(B)/tests/check_all
 
 integration: all
 	B=$(B) SAN=$(SAN) tests/run-integration
 
-bench: all
+bench: deps
 	@scripts/bootstrap --bench
+	@$(MAKE) --no-print-directory build-all
 	B=$(B) scripts/bench
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory build-all
 	B=$(B) scripts/demo
 
 install: all
@@ -126,7 +155,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/pferris.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pferris.pc
 
 format:
-	clang-format -i lib/*.[ch] preload/*.c tools/*.c tests/*.c examples/*.c
+	clang-format -i lib/*.h lib/*/*.[ch] preload/*.c tools/*/*.[ch] tests/*.c examples/*.c
 
 clean:
 	rm -rf build

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "heap.h"
-#include "session.h"
-#include "thread.h"
-#include "timeline.h"
+#include "runtime/heap.h"
+#include "session/session.h"
+#include "runtime/thread.h"
+#include "runtime/timeline.h"
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);

@@ -1,7 +1,7 @@
 /* check_clock.c — ticks agree with CLOCK_MONOTONIC, and thread CPU time is read. */
 #include <time.h>
 #include "check_util.h"
-#include "clock.h"
+#include "base/clock.h"
 
 START_TEST(ticks_convert_to_real_seconds)
 {

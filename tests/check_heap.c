@@ -3,7 +3,7 @@
  * across threads that free each other's blocks. */
 #include <pthread.h>
 #include "check_util.h"
-#include "heap.h"
+#include "runtime/heap.h"
 
 static pf_heap_totals_t totals(void)
 {

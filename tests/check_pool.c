@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "check_util.h"
 #include "pferris.h"
-#include "pool.h"
+#include "parallel/pool.h"
 
 static int square(const void *in, void *out, void *ctx)
 {

@@ -10,15 +10,15 @@
 #include <unistd.h>
 #include "check_util.h"
 #include "pferris.h"
-#include "reader.h"
-#include "timeline.h"
+#include "common/reader.h"
+#include "runtime/timeline.h"
 
 static char err[512];
 
 static json_t *parse(const char *text)
 {
     err[0] = '\0';
-    return pf_report_parse(text, strlen(text), "r.json", err, sizeof err);
+    return pf_reader_parse(text, strlen(text), "r.json", err, sizeof err);
 }
 
 #define ck_rejects(text, msg)                                                                  \
@@ -83,7 +83,7 @@ START_TEST(deep_nesting_is_bounded)
     for (size_t i = 0; i < depth; i++)
         s[n++] = ']';
     s[n++] = '}';
-    json_t *r = pf_report_parse(s, n, "deep.json", err, sizeof err);
+    json_t *r = pf_reader_parse(s, n, "deep.json", err, sizeof err);
     ck_assert_ptr_null(r);
     ck_assert_msg(strstr(err, "deep.json: is not valid JSON") != NULL, "%s", err);
     free(s);
@@ -92,10 +92,10 @@ END_TEST
 
 START_TEST(file_errors)
 {
-    json_t *r = pf_report_load("/nonexistent/r.json", err, sizeof err);
+    json_t *r = pf_reader_load("/nonexistent/r.json", err, sizeof err);
     ck_assert_ptr_null(r);
     ck_assert_str_eq(err, "/nonexistent/r.json: cannot open: No such file or directory");
-    r = pf_report_load("/", err, sizeof err);
+    r = pf_reader_load("/", err, sizeof err);
     ck_assert_ptr_null(r);
     ck_assert_str_eq(err, "/: is a directory, not a report file");
     char path[] = "/tmp/pf_reader_XXXXXX";
@@ -104,7 +104,7 @@ START_TEST(file_errors)
     const char *text = "{\"schema\": \"pferris-report/1\", \"pid\": 42}";
     ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
     close(fd);
-    r = pf_report_load(path, err, sizeof err);
+    r = pf_reader_load(path, err, sizeof err);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "pid")), 42);
     json_decref(r);
@@ -115,10 +115,10 @@ END_TEST
 START_TEST(tiny_error_buffer)
 {
     char small[8];
-    json_t *r = pf_report_parse("x", 1, "a-long-file-name.json", small, sizeof small);
+    json_t *r = pf_reader_parse("x", 1, "a-long-file-name.json", small, sizeof small);
     ck_assert_ptr_null(r);
     ck_assert_uint_lt(strlen(small), sizeof small);
-    ck_assert_ptr_null(pf_report_parse("x", 1, NULL, NULL, 0));
+    ck_assert_ptr_null(pf_reader_parse("x", 1, NULL, NULL, 0));
 }
 END_TEST
 
@@ -166,13 +166,13 @@ START_TEST(timeline_while_recording)
     for (int k = 0; k < 3; k++) {
         json_t *r = pferris_get_report(pferris_default());
         ck_assert_ptr_nonnull(r);
-        ck_assert_msg(pf_report_check(r, "live", err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(pf_reader_check(r, "live", err, sizeof err) == 0, "%s", err);
         json_decref(r);
     }
     for (int i = 0; i < TL_THREADS; i++)
         pthread_join(th[i], NULL);
     json_t *r = pferris_get_report(pferris_default());
-    ck_assert_msg(pf_report_check(r, "final", err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(pf_reader_check(r, "final", err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "rank")), 7);
     json_t *tl = json_object_get(r, "timeline");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(tl, "dropped"), "intervals")),

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "check_util.h"
-#include "registry.h"
+#include "base/registry.h"
 
 START_TEST(same_name_same_id)
 {

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check_util.h"
-#include "session.h"
-#include "util.h"
+#include "session/session.h"
+#include "base/util.h"
 
 START_TEST(expand_patterns)
 {

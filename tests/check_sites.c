@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check_util.h"
-#include "heap.h"
-#include "sites.h"
-#include "symbols.h"
+#include "runtime/heap.h"
+#include "runtime/sites.h"
+#include "runtime/symbols.h"
 
 static char blocks[64][32]; /* stand-ins for allocated blocks: only their addresses matter */
 

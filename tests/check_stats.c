@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include "check_util.h"
-#include "stats.h"
+#include "parallel/stats.h"
 
 START_TEST(median_and_spread)
 {

@@ -3,8 +3,8 @@
 #include <pthread.h>
 #include <string.h>
 #include "check_util.h"
-#include "clock.h"
-#include "thread.h"
+#include "base/clock.h"
+#include "runtime/thread.h"
 
 static void *named_worker(void *arg)
 {

@@ -1,7 +1,7 @@
 /* check_util.c — the core's own memory: zeroed, cache-line aligned, never from malloc. */
 #include <stdint.h>
 #include "check_util.h"
-#include "util.h"
+#include "base/util.h"
 
 START_TEST(zalloc_is_zeroed_and_aligned)
 {

@@ -4,7 +4,7 @@
  * report must itself read back as a valid report. Built and run by tests/it_fuzz.sh:
  *   clang -fsanitize=fuzzer,address,undefined -Ilib tests/fuzz/fuzz_reader.c lib/reader.c -ljansson -lm */
 #define PFERRIS_NO_MAIN
-#include "../../tools/pferris.c"
+#include "../../tools/pferris/main.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         errout = sink;
     }
     char err[512];
-    json_t *r = pf_report_parse((const char *)data, size, "fuzz.json", err, sizeof err);
+    json_t *r = pf_reader_parse((const char *)data, size, "fuzz.json", err, sizeof err);
     if (!r) {
         if (strncmp(err, "fuzz.json: ", 11) != 0)
             abort(); /* every refusal names its input */
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     diff(sink, r, r, "a.json", "b.json", 1, -1);
     json_t *m = merge(rs, fs, 2);
     if (m) {
-        if (pf_report_check(m, "merged", err, sizeof err) != 0) {
+        if (pf_reader_check(m, "merged", err, sizeof err) != 0) {
             fprintf(stderr, "a merged report does not read back: %s\n", err);
             abort();
         }

@@ -1,0 +1,361 @@
+/* stats.c — the robust choice of a worker count and the adaptive schedule of trials.
+ *
+ * Why these statistics:
+ *  - Medians, not means: one trial slowed by another process on a 2-core machine must not move
+ *    the answer. The spread is 1.4826 x MAD, which estimates the standard deviation of normal
+ *    noise but ignores the outliers that noisy machines produce.
+ *  - The test is a one-sided exact Mann-Whitney U test: it assumes no distribution (throughput
+ *    noise is skewed: a run is slowed, rarely sped up) and is exact at the 3 to 5 samples a
+ *    count gets.
+ *  - It is used as a non-inferiority test: a count qualifies when its samples are shown to lie
+ *    above the best's shrunk by 3%. The plain form, "not significantly below the best", would
+ *    reward a lack of data: with one or two samples no difference is ever significant, and a
+ *    noisy count 5% below the best would win. Here lack of data counts against a count, so the
+ *    answer is within 3% of the best unless the test errs (alpha = 5%), and the schedule gives
+ *    undecided counts more trials instead.
+ *  - Smallest eligible count wins: among counts that are as fast, fewer workers cost less.
+ *  - Flat throughput is decided apart: the highest of many noisy medians is biased upwards, so
+ *    a program whose counts are all equal may never prove the smallest within 3% of that
+ *    maximum; when no median stands out (5%) and the smallest is not clearly below, the
+ *    smallest is the answer.
+ */
+#include "parallel/stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#define MW_EXACT_MAX 400   /* nx * ny up to which the exact distribution is computed */
+#define MW_POLY      1024  /* > nx * ny + nx + 1 for every exact case */
+#define PRIOR_NOISE  0.05  /* relative noise assumed before any count has two samples */
+#define NOISE_FLOOR  0.002 /* below this a spread is measurement granularity, not precision */
+#define Z_CONTENTION 2.0   /* standard errors within which a count may still reach the best */
+#define OUTLIER      0.4   /* a single trial may be this much slower than the truth */
+#define GRID_RATIO   1.5   /* geometric step of the first sweep */
+#define GRID_ALL     7     /* ranges this small are swept whole */
+
+void pf_stats_defaults(pf_stats_params_t *p)
+{
+    p->margin = 0.03;
+    p->tolerance = 0.01;
+    p->alpha = 0.05;
+    p->precision = 0.01;
+    p->flat = 0.05;
+    p->min_runs = 3;
+    p->max_runs = 5;
+}
+
+/* The finite samples of v, sorted ascending, into out (PF_STATS_MAX_SAMPLES). Insertion sort:
+ * n is small, and qsort may allocate, which inside the preload would count in the heap. */
+static int sorted_copy(const double *v, int n, double *out)
+{
+    int k = 0;
+    if (n > PF_STATS_MAX_SAMPLES)
+        n = PF_STATS_MAX_SAMPLES;
+    for (int i = 0; i < n; i++) {
+        double x = v[i];
+        if (!isfinite(x))
+            continue;
+        int j = k++;
+        while (j > 0 && out[j - 1] > x) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = x;
+    }
+    return k;
+}
+
+static double median_sorted(const double *s, int n)
+{
+    if (n <= 0)
+        return NAN;
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+double pf_stats_median(const double *v, int n)
+{
+    double s[PF_STATS_MAX_SAMPLES];
+    if (!v || n <= 0)
+        return NAN;
+    return median_sorted(s, sorted_copy(v, n, s));
+}
+
+double pf_stats_spread(const double *v, int n)
+{
+    double s[PF_STATS_MAX_SAMPLES], d[PF_STATS_MAX_SAMPLES];
+    if (!v || n <= 0)
+        return NAN;
+    int k = sorted_copy(v, n, s);
+    if (k < 2)
+        return k == 1 ? 0.0 : NAN;
+    double m = median_sorted(s, k);
+    for (int i = 0; i < k; i++)
+        d[i] = fabs(s[i] - m);
+    double t[PF_STATS_MAX_SAMPLES];
+    return 1.4826 * median_sorted(t, sorted_copy(d, k, t));
+}
+
+/* P(U >= u) under the null for sizes m, n: the coefficients of the Gaussian binomial
+ * [m+n choose m]_q count the arrangements with each U. Built as the product over i of
+ * (1 - q^(n+i)) / (1 - q^i); each division is exact, done as a running sum. */
+static double mw_exact_tail(int m, int n, double u)
+{
+    double f[MW_POLY];
+    int deg = 0;
+    memset(f, 0, sizeof f);
+    f[0] = 1.0;
+    for (int i = 1; i <= m; i++) {
+        int k = n + i;
+        for (int d = deg + k; d >= k; d--)
+            f[d] -= f[d - k];
+        deg += k;
+        for (int d = i; d <= deg; d++)
+            f[d] += f[d - i];
+        for (int d = deg - i + 1; d <= deg; d++)
+            f[d] = 0.0; /* exactly zero in exact arithmetic */
+        deg -= i;
+    }
+    double total = 0, tail = 0;
+    int from = (int)floor(u); /* a half from ties is rounded down: the conservative side */
+    for (int d = 0; d <= deg; d++) {
+        total += f[d];
+        if (d >= from)
+            tail += f[d];
+    }
+    return total > 0 ? tail / total : 1.0;
+}
+
+double pf_stats_mw_below(const double *x, int nx, const double *y, int ny, double scale)
+{
+    double xs[PF_STATS_MAX_SAMPLES], ys[PF_STATS_MAX_SAMPLES];
+    if (!x || !y || nx <= 0 || ny <= 0)
+        return 1.0;
+    int m = sorted_copy(x, nx, xs), n = sorted_copy(y, ny, ys);
+    if (m == 0 || n == 0)
+        return 1.0;
+    double u = 0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double yj = scale * ys[j];
+            u += xs[i] < yj ? 1.0 : xs[i] == yj ? 0.5 : 0.0;
+        }
+    if (m * n <= MW_EXACT_MAX)
+        return mw_exact_tail(m, n, u);
+    double mean = 0.5 * m * n, sd = sqrt((double)m * n * (m + n + 1) / 12.0);
+    double z = (u - 0.5 - mean) / sd;
+    return 0.5 * erfc(z / sqrt(2.0));
+}
+
+static int measured(const pf_stats_count_t *c)
+{
+    return c->n > 0 && c->failed == 0 && c->samples;
+}
+
+static void params_fix(const pf_stats_params_t *in, pf_stats_params_t *p)
+{
+    if (in)
+        *p = *in;
+    else
+        pf_stats_defaults(p);
+    if (p->max_runs < 1)
+        p->max_runs = 1;
+    if (p->min_runs > p->max_runs)
+        p->min_runs = p->max_runs;
+    if (p->min_runs < 1)
+        p->min_runs = 1;
+}
+
+/* Relative noise of count i for planning: its own robust spread once it has three samples,
+ * never less than the pooled noise of all counts before that (two samples say little). */
+static double rel_noise(const pf_stats_summary_t *s, double pooled)
+{
+    double own = s->median > 0 ? s->spread / s->median : 1.0;
+    double r = s->n >= 3 ? own : fmax(own, pooled);
+    return fmax(r, NOISE_FLOOR);
+}
+
+int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params_t *params,
+                    pf_stats_summary_t *sum, pf_stats_choice_t *choice)
+{
+    pf_stats_params_t p;
+    if (!counts || n <= 0 || !sum || !choice)
+        return -EINVAL;
+    params_fix(params, &p);
+    choice->chosen = choice->best = -1;
+    choice->flat = 0;
+    choice->measured = 0;
+
+    double noise[PF_STATS_MAX_SAMPLES];
+    int nnoise = 0, first = -1;
+    for (int i = 0; i < n; i++) {
+        pf_stats_summary_t *s = &sum[i];
+        const pf_stats_count_t *c = &counts[i];
+        memset(s, 0, sizeof *s);
+        s->workers = c->workers;
+        s->n = c->samples && c->n > 0 ? c->n : 0;
+        s->failed = c->failed;
+        s->median = pf_stats_median(c->samples, s->n);
+        s->spread = s->n >= 2 ? pf_stats_spread(c->samples, s->n) : 0.0;
+        s->min = s->max = NAN;
+        for (int j = 0; j < s->n && j < PF_STATS_MAX_SAMPLES; j++) {
+            double x = c->samples[j];
+            if (isfinite(x) && !(x >= s->min))
+                s->min = x;
+            if (isfinite(x) && !(x <= s->max))
+                s->max = x;
+        }
+        s->p_below = 1.0;
+        s->p_within = 1.0;
+        if (!measured(c) || !isfinite(s->median))
+            continue;
+        choice->measured++;
+        if (first < 0)
+            first = i;
+        if (choice->best < 0 || s->median > sum[choice->best].median)
+            choice->best = i;
+        if (s->n >= 2 && s->median > 0 && nnoise < PF_STATS_MAX_SAMPLES)
+            noise[nnoise++] = s->spread / s->median;
+    }
+    if (choice->best < 0)
+        return 0;
+
+    const pf_stats_count_t *bc = &counts[choice->best];
+    const pf_stats_summary_t *bs = &sum[choice->best];
+    double pooled = nnoise ? fmax(pf_stats_median(noise, nnoise), NOISE_FLOOR) : PRIOR_NOISE;
+    int flat = 1;
+    for (int i = 0; i < n; i++) {
+        pf_stats_summary_t *s = &sum[i];
+        if (!measured(&counts[i]) || !isfinite(s->median))
+            continue;
+        s->rel_se = 1.2533 * rel_noise(s, pooled) / sqrt((double)s->n);
+        if (i == choice->best) {
+            s->eligible = 1;
+            s->p_within = 0.0;
+        } else {
+            s->p_below = pf_stats_mw_below(counts[i].samples, s->n, bc->samples, bs->n,
+                                           1.0 - p.tolerance);
+            /* Non-inferiority: are the best's samples, shrunk by margin, below this count's? */
+            s->p_within = pf_stats_mw_below(bc->samples, bs->n, counts[i].samples, s->n,
+                                            1.0 / (1.0 - p.margin));
+            s->eligible = s->p_within <= p.alpha;
+        }
+        if (s->eligible && choice->chosen < 0)
+            choice->chosen = i;
+        if (s->median < (1.0 - p.flat) * bs->median)
+            flat = 0;
+    }
+    /* Flat: the smallest count is as fast as the best within the margin and not found below
+     * it by more than the tolerance, and no median stands out by more than `flat`. Then the
+     * smallest count is the answer even when the noise kept its non-inferiority unproven. */
+    const pf_stats_summary_t *fs = &sum[first];
+    choice->flat = flat && choice->measured >= 2 && fs->n >= p.min_runs &&
+                   fs->median >= (1.0 - p.margin) * bs->median && fs->p_below > p.alpha;
+    if (choice->flat)
+        choice->chosen = first;
+    return 0;
+}
+
+/* The first sweep: every count of a small range, else a geometric grid from the smallest to the
+ * largest (denser where relative steps are large), always with both ends. */
+static int plan_grid(const pf_stats_count_t *c, int n, unsigned char *want)
+{
+    int k = 0;
+    if (n <= GRID_ALL) {
+        for (int i = 0; i < n; i++)
+            want[i] = 1;
+        return n;
+    }
+    double lo = c[0].workers > 0 ? c[0].workers : 1, hi = c[n - 1].workers;
+    for (double v = lo; v < hi * GRID_RATIO; v *= GRID_RATIO) {
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (fabs(c[i].workers - v) < fabs(c[best].workers - v))
+                best = i;
+        want[best] = 1;
+    }
+    want[0] = want[n - 1] = 1;
+    for (int i = 0; i < n; i++)
+        k += want[i];
+    return k;
+}
+
+static int untried(const pf_stats_count_t *c)
+{
+    return (c->n <= 0 || !c->samples) && c->failed == 0;
+}
+
+/* The pooled relative noise, as pf_stats_choose computes it. */
+static double pooled_of(const pf_stats_summary_t *sum, int n, const pf_stats_count_t *counts)
+{
+    double noise[PF_STATS_MAX_SAMPLES];
+    int k = 0;
+    for (int i = 0; i < n && k < PF_STATS_MAX_SAMPLES; i++)
+        if (measured(&counts[i]) && sum[i].n >= 2 && sum[i].median > 0)
+            noise[k++] = sum[i].spread / sum[i].median;
+    return k ? fmax(pf_stats_median(noise, k), NOISE_FLOOR) : PRIOR_NOISE;
+}
+
+int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t *params,
+                  pf_stats_summary_t *sum, pf_stats_choice_t *choice, unsigned char *want)
+{
+    pf_stats_params_t p;
+    if (!counts || n <= 0 || !sum || !choice || !want)
+        return -EINVAL;
+    params_fix(params, &p);
+    memset(want, 0, (size_t)n);
+    int rc = pf_stats_choose(counts, n, &p, sum, choice);
+    if (rc < 0)
+        return rc;
+    if (choice->measured == 0) {
+        for (int i = 0; i < n; i++)
+            if (!untried(&counts[i]))
+                return 0; /* trials were made and all failed: more would fail too */
+        return plan_grid(counts, n, want);
+    }
+
+    int b = choice->best, c = choice->chosen;
+    /* Refine: the answer and the best need measured neighbours to be known as such. */
+    int around[3] = {b - 1, b + 1, c - 1};
+    for (int k = 0; k < 3; k++)
+        if (around[k] >= 0 && around[k] < n && untried(&counts[around[k]]))
+            want[around[k]] = 1;
+
+    /* Repeat: only counts that can still change the answer, only until they are precise. */
+    const pf_stats_summary_t *bs = &sum[b];
+    for (int i = 0; i < n; i++) {
+        const pf_stats_summary_t *s = &sum[i];
+        if (!measured(&counts[i]) || s->n >= p.max_runs)
+            continue;
+        /* How high the count may truly be. One or two samples are not robust: one trial
+         * slowed by another process must not hide the best count: a single sample may be an
+         * outlier, and of two the better one may be slowed too, if less. */
+        double reach = s->median * (1.0 + Z_CONTENTION * hypot(s->rel_se, bs->rel_se));
+        if (s->n == 1)
+            reach = s->median / (1.0 - OUTLIER);
+        else if (s->n == 2)
+            reach = fmax(reach, s->max / (1.0 - OUTLIER / 2));
+        int contender = i == b || reach >= (1.0 - p.margin) * bs->median;
+        if (!contender)
+            continue;
+        if (i == b || i == c)
+            want[i] |= s->n < p.min_runs || s->rel_se > p.precision;
+        else if (reach >= bs->median)
+            want[i] |= s->n < p.min_runs; /* it may be the best: a robust median first */
+        if (i != b && s->n >= 2 && s->max >= (1.0 - p.margin) * bs->median &&
+            s->max - s->median > fmax(0.1, 4 * pooled_of(sum, n, counts)) * s->median)
+            want[i] = 1; /* most of its trials were slowed: the median cannot be trusted yet */
+        else if (i > c)
+            want[i] |= s->n < 2; /* one more look that it is not the best */
+        else if (s->n < p.min_runs)
+            want[i] = 1;
+        else
+            /* Below the answer and not eligible: settled when the test rejected it, open
+             * when only its median missed the margin by less than its uncertainty. */
+            want[i] |= s->p_below > p.alpha;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += want[i];
+    return k;
+}

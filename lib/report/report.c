@@ -1,0 +1,371 @@
+/* report.c — building the report from the figures. */
+#include "report/report.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/clock.h"
+#include "runtime/heap.h"
+#include "runtime/profile.h"
+#include "runtime/sites.h"
+#include "runtime/symbols.h"
+#include "runtime/timeline.h"
+#include "base/util.h"
+
+#define MAX_MERGED 65536
+
+/* ---- the timer tree, merged across threads by path ------------------------------------ */
+
+typedef struct {
+    uint32_t parent, name, first_child, next_sibling;
+    uint64_t count, total, child;
+} mnode_t;
+
+typedef struct {
+    mnode_t *n;
+    uint32_t count;
+    uint32_t *hash; /* 2 * MAX_MERGED slots of index + 1 */
+} merged_t;
+
+static uint32_t merged_child(merged_t *m, uint32_t parent, uint32_t name)
+{
+    uint64_t key = (uint64_t)parent * PF_MAX_NAMES + name;
+    uint32_t h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 47); /* 17 bits */
+    for (uint32_t i = 0; i < 2 * MAX_MERGED; i++) {
+        uint32_t *s = &m->hash[(h + i) & (2 * MAX_MERGED - 1)];
+        if (*s == 0) {
+            if (m->count >= MAX_MERGED)
+                return UINT32_MAX;
+            uint32_t k = m->count++;
+            m->n[k] = (mnode_t){.parent = parent, .name = name, .first_child = UINT32_MAX,
+                                .next_sibling = m->n[parent].first_child};
+            m->n[parent].first_child = k;
+            *s = k + 1;
+            return k;
+        }
+        mnode_t *c = &m->n[*s - 1];
+        if (c->parent == parent && c->name == name)
+            return *s - 1;
+    }
+    return UINT32_MAX;
+}
+
+static void merge_tdom(merged_t *m, pf_tdom_t *td, uint32_t *map)
+{
+    uint32_t n = pf_load_acquire(&td->nnodes);
+    map[0] = 0;
+    /* A node's parent was created before it, so parents are mapped first. */
+    for (uint32_t i = 1; i < n; i++) {
+        pf_node_t *node = &td->nodes[i];
+        uint32_t mp = node->parent < i ? map[node->parent] : UINT32_MAX;
+        uint32_t k = mp == UINT32_MAX ? UINT32_MAX : merged_child(m, mp, node->name);
+        map[i] = k;
+        if (k == UINT32_MAX)
+            continue;
+        m->n[k].count += pf_load_relaxed(&node->count);
+        m->n[k].total += pf_load_relaxed(&node->total);
+        m->n[k].child += pf_load_relaxed(&node->child);
+    }
+}
+
+static json_t *tree_json(merged_t *m, uint32_t parent)
+{
+    /* Children heaviest first: an insertion sort of the sibling list, in place (the recursion
+     * is up to PF_STACK deep, so nothing large lives on the stack). */
+    uint32_t sorted = UINT32_MAX;
+    for (uint32_t c = m->n[parent].first_child; c != UINT32_MAX;) {
+        uint32_t next = m->n[c].next_sibling, *at = &sorted;
+        while (*at != UINT32_MAX && m->n[*at].total >= m->n[c].total)
+            at = &m->n[*at].next_sibling;
+        m->n[c].next_sibling = *at;
+        *at = c;
+        c = next;
+    }
+    m->n[parent].first_child = sorted;
+    json_t *arr = json_array();
+    for (uint32_t k = sorted; k != UINT32_MAX; k = m->n[k].next_sibling) {
+        mnode_t *c = &m->n[k];
+        if (c->count == 0 && c->first_child == UINT32_MAX)
+            continue; /* started but never stopped, with nothing below */
+        json_t *o = json_object();
+        const char *name = pf_name_str(c->name);
+        json_object_set_new(o, "name", json_string(name ? name : "?"));
+        json_object_set_new(o, "count", json_integer((json_int_t)c->count));
+        json_object_set_new(o, "total", json_real(pf_ticks_to_sec(c->total)));
+        uint64_t self = c->total > c->child ? c->total - c->child : 0;
+        json_object_set_new(o, "self", json_real(pf_ticks_to_sec(self)));
+        json_object_set_new(o, "children", tree_json(m, k));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *timing_tree(pferris_profiler_t *p)
+{
+    merged_t m = {0};
+    size_t nsz = MAX_MERGED * sizeof(mnode_t), hsz = 2 * MAX_MERGED * sizeof(uint32_t),
+           msz = PF_MAX_NODES * sizeof(uint32_t);
+    m.n = pf_zalloc(nsz);
+    m.hash = pf_zalloc(hsz);
+    uint32_t *map = pf_zalloc(msz);
+    json_t *tree = NULL;
+    if (m.n && m.hash && map) {
+        m.n[0].first_child = UINT32_MAX;
+        m.count = 1;
+        for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
+            pf_tdom_t *td = pf_profile_tdom(p, t);
+            if (td)
+                merge_tdom(&m, td, map);
+        }
+        tree = tree_json(&m, 0);
+    }
+    pf_zfree(m.n, nsz);
+    pf_zfree(m.hash, hsz);
+    pf_zfree(map, msz);
+    return tree ? tree : json_array();
+}
+
+/* ---- sections ------------------------------------------------------------------------- */
+
+static void add_named(json_t *r, pferris_profiler_t *p)
+{
+    uint32_t n = pf_name_limit();
+    pf_name_stats_t *st = pf_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
+    json_t *timings = json_object(), *stats = json_object(), *mem = json_object(),
+           *memstats = json_object(), *counters = json_object();
+    if (st) {
+        pf_profile_collect(p, st, n);
+        for (uint32_t i = 0; i < n; i++) {
+            const char *name = pf_name_str(i);
+            if (!name || !st[i].kinds)
+                continue;
+            if ((st[i].kinds & PF_KIND_TIMER) && st[i].count) {
+                double total = pf_ticks_to_sec(st[i].total);
+                json_object_set_new(timings, name, json_real(total));
+                json_t *s = json_object();
+                json_object_set_new(s, "count", json_integer((json_int_t)st[i].count));
+                json_object_set_new(s, "total", json_real(total));
+                json_object_set_new(s, "min", json_real(pf_ticks_to_sec(st[i].min)));
+                json_object_set_new(s, "max", json_real(pf_ticks_to_sec(st[i].max)));
+                json_object_set_new(s, "mean", json_real(total / (double)st[i].count));
+                json_object_set_new(stats, name, s);
+            }
+            if (st[i].kinds & PF_KIND_COUNTER)
+                json_object_set_new(counters, name, json_integer(st[i].counter));
+            if (st[i].kinds & PF_KIND_MEMORY) {
+                json_object_set_new(mem, name, json_integer(st[i].mem_last));
+                json_t *s = json_object();
+                json_object_set_new(s, "last", json_integer(st[i].mem_last));
+                json_object_set_new(s, "peak", json_integer(st[i].mem_peak));
+                json_object_set_new(memstats, name, s);
+            }
+        }
+        pf_zfree(st, PF_MAX_NAMES * sizeof *st);
+    }
+    json_object_set_new(r, "timings", timings);
+    json_object_set_new(r, "timing_stats", stats);
+    json_object_set_new(r, "timing_tree", timing_tree(p));
+    json_object_set_new(r, "memory_usage", mem);
+    json_object_set_new(r, "memory_stats", memstats);
+    json_object_set_new(r, "counters", counters);
+    json_t *dropped = json_object();
+    json_object_set_new(dropped, "timer_starts", json_integer((json_int_t)pf_profile_dropped(p)));
+    json_object_set_new(dropped, "names", json_integer((json_int_t)pf_name_overflows()));
+    json_object_set_new(r, "dropped", dropped);
+}
+
+static json_t *threads_json(void)
+{
+    json_t *arr = json_array();
+    uint64_t origin = pf_clock_origin(), now = pf_ticks();
+    size_t n;
+    pf_thread_t **all = pf_thread_array(&n); /* oldest first: creation order */
+    for (size_t i = 0; i < n; i++) {
+        pf_thread_t *t = all[i];
+        int exited = pf_load_acquire(&t->exited);
+        char name[16];
+        if (exited)
+            memcpy(name, t->name, sizeof name);
+        else
+            pf_thread_name_of(t->tid, name);
+        uint64_t start = t->start_ticks > origin ? t->start_ticks - origin : 0;
+        uint64_t end = exited ? pf_load_relaxed(&t->end_ticks) : now;
+        end = end > origin ? end - origin : 0;
+        double cpu = exited ? t->cpu_sec : pf_thread_cpu_sec(t->tid);
+        json_t *o = json_object();
+        json_object_set_new(o, "tid", json_integer(t->tid));
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "start", json_real(pf_ticks_to_sec(start)));
+        json_object_set_new(o, "end", json_real(pf_ticks_to_sec(end)));
+        json_object_set_new(o, "running", json_boolean(!exited));
+        json_object_set_new(o, "cpu_time", cpu >= 0 ? json_real(cpu) : json_null());
+        pf_heap_thread_t *h = &t->heap;
+        json_object_set_new(o, "allocations", json_integer((json_int_t)pf_load_relaxed(&h->allocs)));
+        json_object_set_new(o, "bytes_allocated",
+                            json_integer((json_int_t)pf_load_relaxed(&h->bytes_req)));
+        json_object_set_new(o, "frees", json_integer((json_int_t)pf_load_relaxed(&h->frees)));
+        json_object_set_new(o, "bytes_freed",
+                            json_integer((json_int_t)pf_load_relaxed(&h->usable_out)));
+        json_array_append_new(arr, o);
+    }
+    pf_thread_array_free(all, n);
+    return arr;
+}
+
+#define MAX_REPORTED_SITES 2000
+
+static json_t *frames_json(const pf_site_view_t *v)
+{
+    json_t *frames = json_array();
+    pf_symbol_t sym;
+    for (uint32_t i = 0; i < v->depth; i++) {
+        pf_symbolize((uintptr_t)v->frames[i], &sym);
+        json_t *f = json_object();
+        json_object_set_new(f, "symbol", json_string(sym.symbol));
+        json_object_set_new(f, "module", json_string(sym.module));
+        json_object_set_new(f, "offset", json_integer((json_int_t)sym.offset));
+        json_array_append_new(frames, f);
+    }
+    if (v->id == 0) {
+        json_t *f = json_object();
+        json_object_set_new(f, "symbol", json_string("[other]"));
+        json_object_set_new(f, "module", json_string("pferris: site table full"));
+        json_object_set_new(f, "offset", json_integer(0));
+        json_array_append_new(frames, f);
+    }
+    return frames;
+}
+
+static void sites_json(json_t *heap)
+{
+    pf_sites_info_t info;
+    pf_sites_info(&info);
+    json_t *sampling = json_object();
+    json_object_set_new(sampling, "mean_bytes", json_integer(info.mean));
+    json_object_set_new(sampling, "stack_depth", json_integer(info.depth));
+    json_object_set_new(sampling, "active", json_boolean(info.active));
+    if (!info.active && info.inactive_why)
+        json_object_set_new(sampling, "inactive_reason", json_string(info.inactive_why));
+    json_object_set_new(sampling, "estimator",
+                        json_string(info.mean == 1 ? "exact: every allocation"
+                                                   : "each sample weighted 1/(1-exp(-size/mean_bytes))"));
+    json_object_set_new(sampling, "sites_folded", json_integer((json_int_t)info.sites_folded));
+    json_object_set_new(sampling, "untracked_blocks", json_integer((json_int_t)info.untracked));
+    json_t *arr = json_array();
+    size_t size = PF_MAX_SITES * sizeof(pf_site_view_t);
+    pf_site_view_t *v = pf_zalloc(size);
+    if (v) {
+        size_t n = pf_sites_collect(v);
+        for (size_t i = 0; i < n && i < MAX_REPORTED_SITES; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "frames", frames_json(&v[i]));
+            json_object_set_new(o, "allocations", json_integer((json_int_t)llround(v[i].allocations)));
+            json_object_set_new(o, "bytes", json_integer((json_int_t)llround(v[i].bytes)));
+            json_object_set_new(o, "live_bytes",
+                                json_integer(v[i].live_bytes > 0 ? (json_int_t)llround(v[i].live_bytes) : 0));
+            json_object_set_new(o, "sampled", json_integer((json_int_t)v[i].sampled));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(sampling, "sites_omitted",
+                            json_integer(n > MAX_REPORTED_SITES ? (json_int_t)(n - MAX_REPORTED_SITES) : 0));
+        pf_zfree(v, size);
+        pf_symbols_release();
+    }
+    json_object_set_new(heap, "sites", arr);
+    json_object_set_new(heap, "sampling", sampling);
+}
+
+static json_t *heap_json(int enabled)
+{
+    pf_heap_totals_t h;
+    pf_heap_totals(&h);
+    json_t *o = json_object();
+    json_object_set_new(o, "enabled", json_boolean(enabled));
+    json_object_set_new(o, "allocations", json_integer((json_int_t)h.allocs));
+    json_object_set_new(o, "frees", json_integer((json_int_t)h.frees));
+    json_object_set_new(o, "bytes_allocated", json_integer((json_int_t)h.bytes_req));
+    json_object_set_new(o, "bytes_allocated_usable", json_integer((json_int_t)h.usable_in));
+    json_object_set_new(o, "bytes_freed", json_integer((json_int_t)h.bytes_freed));
+    json_object_set_new(o, "peak_bytes", json_integer(h.peak));
+    json_object_set_new(o, "live_bytes", json_integer(h.live));
+    json_object_set_new(o, "peak_error_bound",
+                        json_integer((json_int_t)PF_HEAP_BATCH * pf_thread_max_concurrent()));
+    json_t *hist = json_array();
+    for (int k = 0; k < PF_HIST; k++) {
+        if (!h.hist[k])
+            continue;
+        json_t *b = json_object();
+        uint64_t lo = k ? 1ull << (k - 1) : 0, hi = k ? (k < 64 ? (1ull << k) - 1 : UINT64_MAX) : 0;
+        json_object_set_new(b, "min", json_integer((json_int_t)lo));
+        json_object_set_new(b, "max", json_integer((json_int_t)(hi > INT64_MAX ? INT64_MAX : hi)));
+        json_object_set_new(b, "count", json_integer((json_int_t)h.hist[k]));
+        json_array_append_new(hist, b);
+    }
+    json_object_set_new(o, "size_histogram", hist);
+    sites_json(o);
+    return o;
+}
+
+json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
+{
+    json_t *r = json_object();
+    if (!r)
+        return NULL;
+    json_object_set_new(r, "schema", json_string(PFERRIS_SCHEMA));
+    json_object_set_new(r, "pferris_version", json_string(PFERRIS_VERSION));
+    if (info) {
+        char host[256] = {0};
+        gethostname(host, sizeof host - 1);
+        json_object_set_new(r, "pid", json_integer(getpid()));
+        json_object_set_new(r, "ppid", json_integer(getppid()));
+        json_object_set_new(r, "hostname", json_string(host));
+        json_t *argv = json_array();
+        for (const char *const *a = info->argv; a && *a; a++)
+            json_array_append_new(argv, json_string(*a));
+        json_object_set_new(r, "command", argv);
+        json_object_set_new(r, "start_time",
+                            info->start_time ? json_string(info->start_time) : json_null());
+    }
+    json_object_set_new(r, "total_elapsed", json_real(pf_profile_elapsed(p)));
+    add_named(r, p);
+    if (info) {
+        json_object_set_new(r, "threads", threads_json());
+        json_object_set_new(r, "heap", heap_json(info->heap_enabled));
+        json_t *w = json_object();
+        json_object_set_new(w, "requested", info->workers_requested
+                                                ? json_integer(info->workers_requested)
+                                                : json_null());
+        json_object_set_new(w, "max_concurrent_threads", json_integer(pf_thread_max_concurrent()));
+        json_object_set_new(r, "workers", w);
+        pf_timeline_report(r);
+    }
+    return r;
+}
+
+/* ---- the object API's getters --------------------------------------------------------- */
+
+static json_t *section(pferris_profiler_t *p, const char *key)
+{
+    if (!p)
+        return NULL;
+    json_t *r = json_object();
+    add_named(r, p);
+    json_t *s = json_incref(json_object_get(r, key));
+    json_decref(r);
+    return s;
+}
+
+PF_EXPORT json_t *pferris_get_timings(pferris_profiler_t *p)
+{
+    return section(p, "timings");
+}
+
+PF_EXPORT json_t *pferris_get_memory_usage(pferris_profiler_t *p)
+{
+    return section(p, "memory_usage");
+}
+
+PF_EXPORT json_t *pferris_get_counters(pferris_profiler_t *p)
+{
+    return section(p, "counters");
+}

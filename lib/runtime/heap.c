@@ -1,0 +1,72 @@
+/* heap.c — the shared part of heap accounting: the batched live figure and its peak. */
+#include "runtime/heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pf_heap_enabled PF_HIDDEN = -1;
+
+void pf_timeline_heap_tick(void) PF_HIDDEN; /* timeline.c: samples of a single-threaded process */
+
+int pf_heap_decide(void)
+{
+    /* Allocations made before the session starts (other libraries' constructors) already
+     * follow PFERRIS_HEAP; the session's init reads it again and warns about a bad value. */
+    const char *v = getenv("PFERRIS_HEAP");
+    int on = !(v && (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+                     strcmp(v, "off") == 0));
+    pf_store_relaxed(&pf_heap_enabled, on);
+    return on;
+}
+
+/* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
+static struct {
+    int64_t live __attribute__((aligned(PF_CACHELINE)));
+    int64_t peak;
+    int64_t base;
+} g;
+
+void pf_heap_flush(pf_heap_thread_t *h)
+{
+    int64_t d = pf_load_relaxed(&h->pending);
+    if (d == 0)
+        return;
+    pf_store_relaxed(&h->pending, 0);
+    int64_t live = pf_add_fetch_relaxed(&g.live, d);
+    if (d > 0) {
+        int64_t peak = pf_load_relaxed(&g.peak);
+        while (live > peak && !pf_cas_relaxed(&g.peak, &peak, live))
+            ;
+    }
+    pf_timeline_heap_tick();
+}
+
+void pf_heap_totals(pf_heap_totals_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t in = 0, freed = 0;
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
+        pf_heap_thread_t *h = &t->heap;
+        out->allocs += pf_load_relaxed(&h->allocs);
+        out->frees += pf_load_relaxed(&h->frees);
+        out->bytes_req += pf_load_relaxed(&h->bytes_req);
+        in += (int64_t)pf_load_relaxed(&h->usable_in);
+        freed += (int64_t)pf_load_relaxed(&h->usable_out);
+        for (int k = 0; k < PF_HIST; k++)
+            out->hist[k] += pf_load_relaxed(&h->hist[k]);
+    }
+    out->usable_in = (uint64_t)in;
+    out->bytes_freed = (uint64_t)freed;
+    out->live = pf_load_relaxed(&g.base) + in - freed;
+    int64_t peak = pf_load_relaxed(&g.peak);
+    out->peak = peak > out->live ? peak : out->live;
+}
+
+void pf_heap_before_thread_reset(void)
+{
+    pf_heap_totals_t t;
+    pf_heap_totals(&t);
+    g.base = t.live;
+    g.live = t.live;
+    g.peak = t.live;
+}

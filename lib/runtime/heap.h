@@ -1,0 +1,90 @@
+/* heap.h — heap accounting on the malloc path. Per allocation: four owner-only adds into the
+ * calling thread's figures and one histogram bucket. The process-wide live figure, needed for
+ * the peak, is shared; each thread batches its change and adds it once it passes
+ * PF_HEAP_BATCH bytes, so the peak is exact to within PF_HEAP_BATCH per running thread and
+ * the shared line is written once per ~100 small allocations, not per event.
+ * Counts and requested bytes are exact; live, freed and peak are in usable sizes (what
+ * malloc_usable_size reports), the only size a free can know without a per-block record. */
+#ifndef PF_HEAP_H
+#define PF_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "runtime/sites.h"
+#include "runtime/thread.h"
+
+#define PF_HEAP_BATCH 32768
+
+/* 1 on, 0 off, -1 not yet known (pf_heap_decide reads PFERRIS_HEAP). */
+extern int pf_heap_enabled PF_HIDDEN;
+int pf_heap_decide(void) PF_HIDDEN;
+
+void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
+
+static inline unsigned pf_size_class(size_t n)
+{
+    unsigned k = n ? 64u - (unsigned)__builtin_clzll((unsigned long long)n) : 0u;
+    return k < PF_HIST ? k : PF_HIST - 1;
+}
+
+static inline void pf_heap_alloc(void *ptr, size_t requested, size_t usable)
+{
+    pf_thread_t *t = pf_thread();
+    if (pf_unlikely(!t))
+        return;
+    pf_heap_thread_t *h = &t->heap;
+    pf_owner_add(&h->allocs, 1);
+    pf_owner_add(&h->bytes_req, requested);
+    pf_owner_add(&h->usable_in, usable);
+    pf_owner_add(&h->hist[pf_size_class(requested)], 1);
+    int64_t p = pf_load_relaxed(&h->pending) + (int64_t)usable;
+    pf_store_relaxed(&h->pending, p);
+    if (pf_unlikely(p >= PF_HEAP_BATCH))
+        pf_heap_flush(h);
+    int64_t left = h->sample_left - (int64_t)requested;
+    h->sample_left = left;
+    if (pf_unlikely(left < 0))
+        pf_sites_sample(t, ptr, requested);
+}
+
+static inline void pf_heap_free(void *ptr, size_t usable)
+{
+    pf_thread_t *t = pf_thread();
+    if (pf_unlikely(!t))
+        return;
+    pf_heap_thread_t *h = &t->heap;
+    pf_owner_add(&h->frees, 1);
+    pf_owner_add(&h->usable_out, usable);
+    int64_t p = pf_load_relaxed(&h->pending) - (int64_t)usable;
+    pf_store_relaxed(&h->pending, p);
+    if (pf_unlikely(p <= -PF_HEAP_BATCH))
+        pf_heap_flush(h);
+    if (pf_unlikely(pf_load_relaxed(&pf_sampled_filter[pf_ptr_slot(ptr)]) != 0))
+        pf_sites_forget(t, ptr);
+}
+
+/* Takes back a pf_heap_free whose block turned out not to be freed (a failed realloc). */
+static inline void pf_heap_unfree(size_t usable)
+{
+    pf_thread_t *t = pf_thread();
+    if (pf_unlikely(!t))
+        return;
+    pf_heap_thread_t *h = &t->heap;
+    pf_owner_add(&h->frees, (uint64_t)-1);
+    pf_owner_add(&h->usable_out, (uint64_t)0 - usable);
+    pf_store_relaxed(&h->pending, pf_load_relaxed(&h->pending) + (int64_t)usable);
+}
+
+typedef struct {
+    uint64_t allocs, frees, bytes_req, bytes_freed, usable_in;
+    int64_t live, peak;
+    uint64_t hist[PF_HIST];
+} pf_heap_totals_t;
+
+/* Sums over every thread, exited or not; the peak includes the live figure of this moment. */
+void pf_heap_totals(pf_heap_totals_t *out) PF_HIDDEN;
+/* In a fork child, before the thread list is reset: the child's heap holds the parent's live
+ * blocks, so live starts there and every count starts at zero. */
+void pf_heap_before_thread_reset(void) PF_HIDDEN;
+
+#endif

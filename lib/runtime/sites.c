@@ -1,0 +1,373 @@
+/* sites.c — sampling allocations by bytes, unwinding them into call sites, and remembering
+ * sampled blocks until they are freed. See sites.h for the scheme and the estimator. */
+#include "runtime/sites.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "base/clock.h"
+#include "base/util.h"
+
+#define SITE_SLOTS  (2 * PF_MAX_SITES)
+#define PAGE        64
+#define MAX_PROBE   64
+#define EMPTY       0u
+#define TOMBSTONE   1u
+#define BUSY        2u
+#define WEIGHT_BITS 40
+
+uint8_t pf_sampled_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+
+typedef struct {
+    uint64_t hash;
+    uint32_t depth;
+    void **frames;
+} site_t;
+
+typedef struct {
+    uint64_t sampled;
+    uint64_t allocs_x1024; /* estimated allocations, fixed point */
+    uint64_t bytes;        /* estimated bytes */
+    int64_t live;          /* estimated live bytes (negative where this thread freed others') */
+} site_stat_t;
+
+typedef struct {
+    site_stat_t *pages[PF_MAX_SITES / PAGE];
+} tsites_t;
+
+static struct {
+    long long mean;
+    int depth;
+    int active;
+    const char *why;
+    int (*backtrace)(void **, int);
+    uintptr_t self_lo, self_hi; /* our own code: leading frames there are skipped */
+    site_t sites[PF_MAX_SITES];
+    uint32_t nsites;
+    uint32_t slots[SITE_SLOTS];
+    uint64_t folded, untracked;
+    /* Sampled blocks: address -> (site << WEIGHT_BITS | weighted bytes). */
+    uint64_t *keys, *values;
+    uint32_t table_log;
+    int started;
+} S = {.nsites = 1, .why = "not started"};
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+#if PF_PRELOAD
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    uintptr_t me = (uintptr_t)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo && me < hi) {
+            S.self_lo = lo;
+            S.self_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
+void pf_sites_init(long long mean, int depth)
+{
+    S.mean = mean;
+    S.depth = depth < 1 ? 1 : depth > PF_MAX_DEPTH ? PF_MAX_DEPTH : depth;
+    pf_store_release(&S.started, 1);
+    if (mean <= 0) {
+        S.why = "PFERRIS_SAMPLE=0";
+        return;
+    }
+    /* libunwind is loaded privately (RTLD_LOCAL): it also defines _Unwind_RaiseException and
+     * friends, which must not take the place of the program's own unwinder for exceptions. */
+    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (h)
+        *(void **)&S.backtrace = dlsym(h, "unw_backtrace");
+    if (!S.backtrace) {
+        S.why = "libunwind.so.8 could not be loaded";
+        pf_warn("call sites are off: libunwind.so.8 could not be loaded (apt-get install libunwind8)");
+        return;
+    }
+    S.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
+    size_t n = (size_t)1 << S.table_log;
+    S.keys = pf_zalloc(n * sizeof *S.keys);
+    S.values = pf_zalloc(n * sizeof *S.values);
+    if (!S.keys || !S.values) {
+        S.why = "out of memory";
+        return;
+    }
+#if PF_PRELOAD
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)pf_sites_init);
+#endif
+    S.why = NULL;
+    pf_store_release(&S.active, 1);
+}
+
+void pf_sites_info(pf_sites_info_t *out)
+{
+    out->mean = S.mean;
+    out->depth = S.depth;
+    out->active = pf_load_acquire(&S.active);
+    out->inactive_why = out->active ? NULL : S.why;
+    out->sites_folded = pf_load_relaxed(&S.folded);
+    out->untracked = pf_load_relaxed(&S.untracked);
+}
+
+/* ---- the countdown ---------------------------------------------------------------------- */
+
+static double uniform(uint64_t *s)
+{
+    uint64_t x = *s; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+}
+
+/* Bytes to the next sample: exponential with mean S.mean (a Poisson process over bytes). */
+static int64_t next_interval(uint64_t *rng)
+{
+    double u = uniform(rng);
+    double v = -log1p(-u) * (double)S.mean; /* u in [0, 1): -log(1 - u) is finite */
+    return v > 4e18 ? (int64_t)4e18 : (int64_t)v + 1;
+}
+
+/* ---- sites ------------------------------------------------------------------------------ */
+
+static uint32_t intern_site(void **frames, uint32_t depth)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < depth; i++)
+        h = (h ^ (uintptr_t)frames[i]) * 1099511628211ull;
+    h ^= depth;
+    uint32_t mine = 0;
+    for (uint32_t i = 0; i < SITE_SLOTS; i++) {
+        uint32_t *slot = &S.slots[(h + i) & (SITE_SLOTS - 1)];
+        uint32_t v = pf_load_acquire(slot);
+        if (v == 0) {
+            if (!mine) {
+                mine = pf_fetch_add_relaxed(&S.nsites, 1);
+                if (mine >= PF_MAX_SITES) {
+                    pf_fetch_add_relaxed(&S.folded, 1);
+                    return 0;
+                }
+                void **copy = pf_zalloc(depth * sizeof *copy);
+                if (!copy)
+                    return 0;
+                memcpy(copy, frames, depth * sizeof *copy);
+                S.sites[mine] = (site_t){.hash = h, .depth = depth, .frames = copy};
+            }
+            if (pf_cas_acq_rel(slot, &v, mine + 1))
+                return mine;
+        }
+        site_t *s = &S.sites[v - 1];
+        if (s->hash == h && s->depth == depth &&
+            memcmp(s->frames, frames, depth * sizeof *frames) == 0) {
+            if (mine) /* lost a race for the same stack: our copy stays unused */
+                S.sites[mine].depth = 0;
+            return v - 1;
+        }
+    }
+    return 0;
+}
+
+static site_stat_t *stat_of(pf_thread_t *t, uint32_t site)
+{
+    tsites_t *ts = t->sites;
+    if (!ts && !(ts = t->sites = pf_zalloc(sizeof *ts)))
+        return NULL;
+    site_stat_t **page = &ts->pages[site / PAGE];
+    if (!*page) {
+        site_stat_t *p = pf_zalloc(PAGE * sizeof *p);
+        if (!p)
+            return NULL;
+        pf_store_release(page, p);
+    }
+    return &(*page)[site % PAGE];
+}
+
+/* ---- sampled blocks --------------------------------------------------------------------- */
+
+/* Where a block's address goes in the table: blocks near each other in memory land near each
+ * other, so only the parts of the table that mirror the heap in use are ever touched (with
+ * every allocation sampled, a hash that scatters would make the whole table resident); the
+ * higher bits are mixed in so heaps 2^k bytes apart (glibc's per-thread arenas are 64 MiB
+ * aligned) do not pile onto the same slots. */
+static inline uint64_t block_slot(uint64_t a)
+{
+    return (a >> 4) ^ ((a >> 24) * 0x9E3779B1u);
+}
+
+static void remember(void *p, uint32_t site, uint64_t weighted)
+{
+    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
+    uint64_t h = block_slot(key);
+    if (weighted >= (uint64_t)1 << WEIGHT_BITS)
+        weighted = ((uint64_t)1 << WEIGHT_BITS) - 1;
+    for (uint32_t i = 0; i < MAX_PROBE; i++) {
+        uint64_t *k = &S.keys[(h + i) & mask];
+        uint64_t v = pf_load_acquire(k);
+        if ((v == EMPTY || v == TOMBSTONE) && pf_cas_acq_rel(k, &v, BUSY)) {
+            pf_store_relaxed(&S.values[(h + i) & mask], (uint64_t)site << WEIGHT_BITS | weighted);
+            pf_store_release(k, key);
+            uint8_t *f = &pf_sampled_filter[pf_ptr_slot(p)];
+            /* Saturates and then stays: such a slot always takes the lookup. */
+            uint8_t c = pf_load_relaxed(f);
+            while (c != 255 && !__atomic_compare_exchange_n(f, &c, (uint8_t)(c + 1), 0,
+                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
+            return;
+        }
+    }
+    pf_fetch_add_relaxed(&S.untracked, 1);
+}
+
+void pf_sites_forget(pf_thread_t *t, void *p)
+{
+    if (!S.keys)
+        return;
+    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
+    uint64_t h = block_slot(key);
+    for (uint32_t i = 0; i < MAX_PROBE; i++) {
+        uint64_t *k = &S.keys[(h + i) & mask];
+        uint64_t v = pf_load_acquire(k);
+        if (v == EMPTY)
+            return;
+        if (v != key)
+            continue;
+        uint64_t value = pf_load_relaxed(&S.values[(h + i) & mask]);
+        pf_store_release(k, TOMBSTONE); /* only the thread freeing p gets here */
+        uint8_t *f = &pf_sampled_filter[pf_ptr_slot(p)];
+        uint8_t c = pf_load_relaxed(f);
+        while (c != 255 && c != 0 &&
+               !__atomic_compare_exchange_n(f, &c, (uint8_t)(c - 1), 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+            ;
+        site_stat_t *st = stat_of(t, (uint32_t)(value >> WEIGHT_BITS));
+        if (st)
+            pf_owner_add(&st->live, -(int64_t)(value & (((uint64_t)1 << WEIGHT_BITS) - 1)));
+        return;
+    }
+}
+
+/* ---- the sample ------------------------------------------------------------------------- */
+
+void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
+{
+    pf_heap_thread_t *h = &t->heap;
+    if (!pf_load_acquire(&S.active)) {
+        /* Before the session starts, look again at the next allocation (there are few, and
+         * the first one after the start must be decided afresh); once it is known to be off,
+         * practically never. */
+        h->sample_left = pf_load_relaxed(&S.started) ? INT64_MAX / 2 : -1;
+        return;
+    }
+    if (!h->rng) {
+        /* First sample decision of this thread: draw its first interval, unbiased. */
+        h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_ticks() ^ 1;
+        h->sample_left = S.mean == 1 ? -1 : next_interval(&h->rng) + h->sample_left;
+        if (S.mean != 1 && h->sample_left >= 0)
+            return;
+    }
+    double prob;
+    if (S.mean == 1) {
+        h->sample_left = -1; /* every allocation, weight 1 */
+        prob = 1.0;
+    } else {
+        int64_t left = h->sample_left;
+        while (left < 0)
+            left += next_interval(&h->rng);
+        h->sample_left = left;
+        prob = -expm1(-(double)size / (double)S.mean); /* 1 - exp(-size / mean) */
+        if (prob <= 0)
+            prob = 1.0 / (double)S.mean; /* size 0: as likely as one byte */
+    }
+    if (pf_in_hook)
+        return;
+    pf_in_hook++;
+    void *buf[PF_MAX_DEPTH + 16];
+    int n = S.backtrace(buf, S.depth + 16);
+    int skip = 1; /* this function */
+#if PF_PRELOAD
+    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+        skip++;
+#endif
+    int depth = n - skip;
+    if (depth > S.depth)
+        depth = S.depth;
+    uint32_t site = depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+    site_stat_t *st = stat_of(t, site);
+    if (st) {
+        double w = 1.0 / prob;
+        uint64_t weighted = (uint64_t)llround((double)size * w);
+        pf_owner_add(&st->sampled, 1);
+        pf_owner_add(&st->allocs_x1024, (uint64_t)llround(1024.0 * w));
+        pf_owner_add(&st->bytes, weighted);
+        pf_owner_add(&st->live, (int64_t)weighted);
+        if (p)
+            remember(p, site, weighted);
+    }
+    pf_in_hook--;
+}
+
+/* ---- readers ---------------------------------------------------------------------------- */
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+    double x = ((const pf_site_view_t *)a)->bytes, y = ((const pf_site_view_t *)b)->bytes;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+size_t pf_sites_collect(pf_site_view_t *out)
+{
+    uint32_t n = pf_load_relaxed(&S.nsites);
+    if (n > PF_MAX_SITES)
+        n = PF_MAX_SITES;
+    memset(out, 0, n * sizeof *out);
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
+        tsites_t *ts = pf_load_acquire((tsites_t **)&t->sites);
+        if (!ts)
+            continue;
+        for (uint32_t pg = 0; pg * PAGE < n; pg++) {
+            site_stat_t *page = pf_load_acquire(&ts->pages[pg]);
+            if (!page)
+                continue;
+            for (uint32_t i = 0; i < PAGE && pg * PAGE + i < n; i++) {
+                pf_site_view_t *o = &out[pg * PAGE + i];
+                site_stat_t *s = &page[i];
+                o->sampled += pf_load_relaxed(&s->sampled);
+                o->allocations += (double)pf_load_relaxed(&s->allocs_x1024) / 1024.0;
+                o->bytes += (double)pf_load_relaxed(&s->bytes);
+                o->live_bytes += (double)pf_load_relaxed(&s->live);
+            }
+        }
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!out[i].sampled && out[i].live_bytes == 0)
+            continue;
+        out[k] = out[i];
+        out[k].id = i;
+        out[k].depth = i ? S.sites[i].depth : 0;
+        out[k].frames = i ? (void *const *)S.sites[i].frames : NULL;
+        k++;
+    }
+    qsort(out, k, sizeof *out, by_bytes_desc);
+    return k;
+}
+
+void pf_sites_after_fork(void)
+{
+    /* The child's counts start at zero; its inherited sampled blocks stay in the table, so
+     * freeing them is still recognised (their site's live figure may then go below zero in
+     * the child, as its heap's does). */
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
+        t->sites = NULL;
+}

@@ -1,0 +1,69 @@
+/* sites.h — allocation call sites, sampled by bytes.
+ *
+ * Each thread counts down a random number of bytes drawn from an exponential distribution of
+ * mean PFERRIS_SAMPLE; the allocation that crosses zero is sampled: its stack is unwound
+ * (libunwind, loaded privately on first use), deduplicated into a site, and weighted by the
+ * inverse of its probability of being sampled, 1 / (1 - exp(-size / mean)), the estimator
+ * jemalloc and tcmalloc use, so every site's estimated allocations and bytes are unbiased.
+ * PFERRIS_SAMPLE=1 samples every allocation with weight 1: the figures are then exact.
+ *
+ * A sampled block is remembered by address until it is freed, so blocks still live at exit
+ * are charged to their site (leaks show as sites). A free finds out whether its block was
+ * sampled from a 64 KiB table of counters indexed by address hash: one read of shared memory
+ * that is almost always zero, and only then a lookup in the table of sampled blocks.
+ */
+#ifndef PF_SITES_H
+#define PF_SITES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/atomic.h"
+#include "runtime/thread.h"
+
+#define PF_MAX_SITES  16384 /* site 0 is "[other]": where sites go once the table is full */
+#define PF_MAX_DEPTH  128
+#define PF_FILTER_LOG 16
+
+extern uint8_t pf_sampled_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+
+/* From the session's init: mean bytes between samples (0 off, 1 every allocation) and the
+ * stack depth. Loads libunwind; warns once and turns sampling off when it cannot. */
+void pf_sites_init(long long mean, int depth) PF_HIDDEN;
+
+static inline uint32_t pf_ptr_slot(const void *p)
+{
+    return (uint32_t)(((uintptr_t)p * 0x9E3779B97F4A7C15ull) >> (64 - PF_FILTER_LOG));
+}
+
+/* The sampling decision's slow path: the thread's countdown went below zero. */
+void pf_sites_sample(pf_thread_t *t, void *p, size_t size) PF_HIDDEN;
+/* A free of a block whose filter counter is non-zero: forget it if it was sampled. */
+void pf_sites_forget(pf_thread_t *t, void *p) PF_HIDDEN;
+
+/* One site's figures summed over every thread, for the report. */
+typedef struct {
+    uint32_t id, depth;
+    void *const *frames;   /* return addresses, innermost first */
+    double allocations;    /* estimated (exact when every allocation is sampled) */
+    double bytes;          /* estimated bytes allocated */
+    double live_bytes;     /* estimated bytes still live */
+    uint64_t sampled;      /* allocations actually sampled */
+} pf_site_view_t;
+
+/* Fills out[0 .. return) with every site that has a figure, heaviest by bytes first; out
+ * must have room for PF_MAX_SITES. */
+size_t pf_sites_collect(pf_site_view_t *out) PF_HIDDEN;
+
+typedef struct {
+    long long mean;        /* PFERRIS_SAMPLE */
+    int depth;             /* PFERRIS_STACK_DEPTH */
+    int active;            /* sampling runs (mean > 0 and the unwinder loaded) */
+    const char *inactive_why;
+    uint64_t sites_folded; /* stacks folded into "[other]" because the table was full */
+    uint64_t untracked;    /* sampled blocks whose address could not be remembered */
+} pf_sites_info_t;
+void pf_sites_info(pf_sites_info_t *out) PF_HIDDEN;
+/* In a fork child: the child's sites start empty (live blocks it inherited stay known). */
+void pf_sites_after_fork(void) PF_HIDDEN;
+
+#endif

@@ -1,0 +1,170 @@
+/* symbols.c — reading ELF .symtab sections for names, cached per module. Runs only while the
+ * report is built (pf_in_hook is set), so it may use malloc and stdio freely. */
+#include "runtime/symbols.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    uint64_t value, size;
+    const char *name;
+} sym_t;
+
+typedef struct {
+    void *base;           /* dli_fbase: the cache key */
+    int is_dyn;           /* ET_DYN: symbol values are relative to the load base */
+    sym_t *syms;
+    size_t n;
+    void *map;
+    size_t map_len;
+} module_t;
+
+#define MAX_MODULES 128
+static module_t modules[MAX_MODULES];
+static int nmodules;
+
+static int by_value(const void *a, const void *b)
+{
+    uint64_t x = ((const sym_t *)a)->value, y = ((const sym_t *)b)->value;
+    return x < y ? -1 : x > y;
+}
+
+/* Functions from .symtab (or .dynsym when there is none). Bounds are checked on every read:
+ * the file is whatever is on disk now. */
+static void load_symtab(module_t *m, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    size_t len = (size_t)st.st_size;
+    unsigned char *f = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f == MAP_FAILED)
+        return;
+    m->map = f;
+    m->map_len = len;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
+        return;
+    m->is_dyn = eh->e_type == ET_DYN;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+    const Elf64_Shdr *tab = NULL;
+    for (int pass = 0; pass < 2 && !tab; pass++)
+        for (int i = 0; i < eh->e_shnum; i++)
+            if (sh[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) {
+                tab = &sh[i];
+                break;
+            }
+    if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(Elf64_Sym) ||
+        tab->sh_offset + tab->sh_size > len)
+        return;
+    const Elf64_Shdr *strs = &sh[tab->sh_link];
+    if (strs->sh_offset + strs->sh_size > len)
+        return;
+    const Elf64_Sym *sym = (const Elf64_Sym *)(f + tab->sh_offset);
+    size_t count = tab->sh_size / sizeof(Elf64_Sym);
+    m->syms = malloc(count * sizeof *m->syms);
+    if (!m->syms)
+        return;
+    const char *strtab = (const char *)f + strs->sh_offset;
+    for (size_t i = 0; i < count; i++) {
+        if (ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC || sym[i].st_value == 0 ||
+            sym[i].st_name >= strs->sh_size)
+            continue;
+        const char *name = strtab + sym[i].st_name;
+        if (!memchr(name, '\0', strs->sh_size - sym[i].st_name))
+            continue;
+        m->syms[m->n++] = (sym_t){sym[i].st_value, sym[i].st_size, name};
+    }
+    qsort(m->syms, m->n, sizeof *m->syms, by_value);
+}
+
+/* dladdr names the main program "" or by argv[0]: its real path is /proc/self/exe. */
+static const char *real_path(const char *path, char *buf, size_t size)
+{
+    if (path && *path && strchr(path, '/'))
+        return path;
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0)
+        return path;
+    buf[n] = '\0';
+    return buf;
+}
+
+static module_t *module_of(void *base, const char *path)
+{
+    for (int i = 0; i < nmodules; i++)
+        if (modules[i].base == base)
+            return &modules[i];
+    if (nmodules == MAX_MODULES)
+        return NULL;
+    module_t *m = &modules[nmodules++];
+    memset(m, 0, sizeof *m);
+    m->base = base;
+    char exe[4096];
+    path = real_path(path, exe, sizeof exe);
+    if (path)
+        load_symtab(m, path);
+    return m;
+}
+
+static const sym_t *lookup(const module_t *m, uint64_t key)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) { /* the last symbol whose value <= key */
+        size_t mid = (lo + hi) / 2;
+        if (m->syms[mid].value <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const sym_t *s = &m->syms[lo - 1];
+    return key < s->value + (s->size ? s->size : 1) ? s : NULL;
+}
+
+void pf_symbolize(uintptr_t addr, pf_symbol_t *out)
+{
+    snprintf(out->symbol, sizeof out->symbol, "??");
+    snprintf(out->module, sizeof out->module, "??");
+    out->offset = addr;
+    uintptr_t pc = addr ? addr - 1 : 0; /* inside the call instruction */
+    Dl_info info;
+    if (!dladdr((void *)pc, &info))
+        return;
+    char exe[4096];
+    const char *path = real_path(info.dli_fname, exe, sizeof exe);
+    snprintf(out->module, sizeof out->module, "%.500s", path ? path : "??");
+    out->offset = pc - (uintptr_t)info.dli_fbase;
+    module_t *m = module_of(info.dli_fbase, info.dli_fname);
+    const sym_t *s = m ? lookup(m, m->is_dyn ? out->offset : pc) : NULL;
+    if (s)
+        snprintf(out->symbol, sizeof out->symbol, "%s", s->name);
+    else if (info.dli_sname)
+        snprintf(out->symbol, sizeof out->symbol, "%s", info.dli_sname);
+}
+
+void pf_symbols_release(void)
+{
+    for (int i = 0; i < nmodules; i++) {
+        free(modules[i].syms);
+        if (modules[i].map)
+            munmap(modules[i].map, modules[i].map_len);
+    }
+    nmodules = 0;
+}

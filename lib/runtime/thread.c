@@ -1,0 +1,214 @@
+/* thread.c — attaching threads, their list, their end, and fork. */
+#include "runtime/thread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "base/clock.h"
+#include "runtime/heap.h"
+#include "base/util.h"
+
+__thread pf_thread_t *pf_self PF_HIDDEN __attribute__((tls_model("initial-exec")));
+__thread int pf_in_hook PF_HIDDEN __attribute__((tls_model("initial-exec")));
+
+static pf_thread_t *head;
+static int live, max_live;
+static pthread_key_t end_key;
+static int key_state; /* 0 none, 1 creating, 2 ready */
+
+static void key_destructor(void *v)
+{
+    pf_thread_end(v);
+}
+
+static void ensure_key(void)
+{
+    int expected = 0;
+    if (pf_load_acquire(&key_state) == 2)
+        return;
+    if (pf_cas_acq_rel(&key_state, &expected, 1)) {
+        if (pthread_key_create(&end_key, key_destructor) == 0)
+            pf_store_release(&key_state, 2);
+        else
+            pf_store_release(&key_state, 0);
+        return;
+    }
+    while (pf_load_acquire(&key_state) == 1)
+        ;
+}
+
+static void count_live(int delta)
+{
+    int n = pf_add_fetch_relaxed(&live, delta);
+    int m = pf_load_relaxed(&max_live);
+    while (n > m && !pf_cas_relaxed(&max_live, &m, n))
+        ;
+}
+
+pf_thread_t *pf_thread_attach(void)
+{
+    int saved = errno;
+    pf_clock_init(); /* before the first tick is read: ticks are TSC or ns from here on */
+    pf_thread_t *t = pf_zalloc(sizeof *t);
+    if (!t) {
+        errno = saved;
+        return NULL;
+    }
+    t->tid = (int)syscall(SYS_gettid);
+    t->start_ticks = pf_ticks();
+    /* Published before pthread_setspecific, which may allocate and so re-enter the hooks. */
+    pf_self = t;
+    t->next = pf_load_relaxed(&head);
+    while (!__atomic_compare_exchange_n(&head, &t->next, t, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+    count_live(1);
+    ensure_key();
+    if (pf_load_acquire(&key_state) == 2)
+        pthread_setspecific(end_key, t);
+    errno = saved;
+    return t;
+}
+
+void pf_thread_end(pf_thread_t *t)
+{
+    if (!t || pf_load_relaxed(&t->exited))
+        return;
+    int saved = errno;
+    char name[16] = {0};
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    memcpy(t->name, name, sizeof name);
+    t->cpu_sec = pf_thread_cpu_sec(0);
+    pf_heap_flush(&t->heap);
+    pf_store_relaxed(&t->end_ticks, pf_ticks());
+    pf_store_release(&t->exited, 1);
+    count_live(-1);
+    errno = saved;
+}
+
+pf_thread_t *pf_thread_first(void)
+{
+    return pf_load_acquire(&head);
+}
+
+pf_thread_t *pf_thread_next(pf_thread_t *t)
+{
+    return pf_load_acquire(&t->next);
+}
+
+/* At least PF_ZALLOC_DIRECT bytes, so the array is a mapping of its own that can be given back. */
+static size_t array_bytes(size_t n)
+{
+    size_t bytes = n * sizeof(pf_thread_t *);
+    return bytes < PF_ZALLOC_DIRECT ? PF_ZALLOC_DIRECT : bytes;
+}
+
+pf_thread_t **pf_thread_array(size_t *n)
+{
+    /* Threads attached while we count are newer than the head we start from: not listed. */
+    pf_thread_t *first = pf_thread_first();
+    size_t count = 0;
+    for (pf_thread_t *t = first; t; t = pf_thread_next(t))
+        count++;
+    *n = 0;
+    pf_thread_t **a = count ? pf_zalloc(array_bytes(count)) : NULL;
+    if (!a)
+        return NULL;
+    size_t i = count;
+    for (pf_thread_t *t = first; t && i > 0; t = pf_thread_next(t))
+        a[--i] = t;
+    *n = count;
+    return a;
+}
+
+void pf_thread_array_free(pf_thread_t **array, size_t n)
+{
+    if (array)
+        pf_zfree(array, array_bytes(n));
+}
+
+int pf_thread_live(void)
+{
+    return pf_load_relaxed(&live);
+}
+
+int pf_thread_max_concurrent(void)
+{
+    return pf_load_relaxed(&max_live);
+}
+
+void pf_thread_after_fork(void)
+{
+    pf_thread_t *t = pf_self;
+    head = NULL;
+    live = max_live = 0;
+    if (!t) {
+        pf_thread_attach();
+        return;
+    }
+    t->tid = (int)syscall(SYS_gettid);
+    t->exited = 0;
+    t->end_ticks = 0;
+    t->cpu_sec = 0;
+    t->start_ticks = pf_ticks();
+    memset(&t->heap, 0, sizeof t->heap);
+    t->next = NULL;
+    head = t;
+    count_live(1);
+}
+
+void pf_thread_name_of(int tid, char *buf)
+{
+    char path[64];
+    buf[0] = '\0';
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, 15);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    if (buf[n - 1] == '\n')
+        buf[n - 1] = '\0';
+}
+
+static pf_pthread_create_fn real_create;
+
+void pf_real_pthread_create_set(pf_pthread_create_fn fn)
+{
+    pf_store_release(&real_create, fn);
+}
+
+int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                           void *arg)
+{
+    pf_pthread_create_fn f = pf_load_acquire(&real_create);
+    return f ? f(th, attr, fn, arg) : pthread_create(th, attr, fn, arg);
+}
+
+int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack)
+        pthread_attr_setstacksize(&attr, stack);
+    pthread_t th;
+    int rc = internal ? pf_real_pthread_create(&th, &attr, fn, arg)
+                      : pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0 && name)
+        pthread_setname_np(th, name);
+    return rc;
+}

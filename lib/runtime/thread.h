@@ -1,0 +1,87 @@
+/* thread.h — per-thread state. Every event lands in the calling thread's own pf_thread_t,
+ * reached through one initial-exec TLS load; no event writes a cache line another thread
+ * writes. States are linked into a global insert-only list (a CAS push) and never freed, so the
+ * figures of threads that have exited are still there when the report is taken. */
+#ifndef PF_THREAD_H
+#define PF_THREAD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include "base/atomic.h"
+
+#define PF_MAX_PROFILERS 64
+#define PF_HIST          64 /* size classes: bucket k holds sizes in [2^(k-1), 2^k) */
+
+/* Heap figures of one thread; only the owner writes them (pf_owner_add), the report reads. */
+typedef struct {
+    uint64_t allocs, frees;
+    uint64_t bytes_req;            /* bytes the program asked for */
+    uint64_t usable_in, usable_out; /* usable sizes allocated and freed: live = in - out */
+    int64_t pending;               /* usable bytes not yet added to the process live figure */
+    int64_t sample_left;           /* bytes until the next sampled allocation (sites.c) */
+    uint64_t rng;                  /* the thread's sampling random state; 0 before the first */
+    uint64_t hist[PF_HIST];
+} pf_heap_thread_t;
+
+struct pf_tdom;
+
+typedef struct pf_thread {
+    struct pf_thread *next;
+    int tid;
+    int exited;                    /* set once by the thread's own exit path */
+    uint64_t start_ticks, end_ticks;
+    double cpu_sec;                /* at exit; running threads are read at report time */
+    char name[16];
+    pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
+    struct pf_tdom *dom[PF_MAX_PROFILERS];
+    void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
+    void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
+} pf_thread_t;
+
+extern __thread pf_thread_t *pf_self PF_HIDDEN;
+/* Set while pferris itself runs on this thread (the report, the live sampler, hook internals):
+ * the interposers then pass straight through without counting. */
+extern __thread int pf_in_hook PF_HIDDEN;
+
+pf_thread_t *pf_thread_attach(void) PF_HIDDEN;
+
+/* The calling thread's state, created on first use; NULL only if memory ran out. */
+static inline pf_thread_t *pf_thread(void)
+{
+    pf_thread_t *t = pf_self;
+    if (pf_unlikely(!t))
+        t = pf_thread_attach();
+    return t;
+}
+
+/* First state of the list (newest first); walk with ->next (acquire loads). */
+pf_thread_t *pf_thread_first(void) PF_HIDDEN;
+pf_thread_t *pf_thread_next(pf_thread_t *t) PF_HIDDEN;
+/* The threads listed now, oldest first, in a new array of *n entries (NULL when there are
+ * none or memory ran out); give it back with pf_thread_array_free(array, n). */
+pf_thread_t **pf_thread_array(size_t *n) PF_HIDDEN;
+void pf_thread_array_free(pf_thread_t **array, size_t n) PF_HIDDEN;
+/* Threads alive now, and the most that were alive at once. */
+int pf_thread_live(void) PF_HIDDEN;
+int pf_thread_max_concurrent(void) PF_HIDDEN;
+/* Ends the calling thread's record (CPU time, name, end time); later events still count. */
+void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
+/* In a fork child: the list becomes the calling thread alone, with fresh figures. */
+void pf_thread_after_fork(void) PF_HIDDEN;
+/* pthread_create as the program's threads would call it, for pferris's own threads: the
+ * preload sets the real one, so they are not recorded as program threads. */
+typedef int (*pf_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+void pf_real_pthread_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
+int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                           void *arg) PF_HIDDEN;
+/* Starts a detached thread with every signal blocked (it inherits the mask in force at its
+ * creation), so no asynchronous signal of the program is ever handled on it. internal: one of
+ * pferris's own threads (started with the real pthread_create, never recorded as a program
+ * thread, and named); else a thread doing the program's work (the pool's). stack 0: default.
+ * 0 or the pthread_create error. */
+int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal,
+                    const char *name) PF_HIDDEN;
+/* The kernel's name of a thread of this process (running ones), into buf[16]. */
+void pf_thread_name_of(int tid, char *buf) PF_HIDDEN;
+
+#endif

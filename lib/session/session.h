@@ -1,0 +1,32 @@
+/* session.h — one profiling session per process: configuration from the PFERRIS_* variables,
+ * the report written at exit, and what fork and exec do to them. The preload calls these; a
+ * program linked with -lpferris gets a report at exit only when PFERRIS_OUTPUT is set. */
+#ifndef PF_SESSION_H
+#define PF_SESSION_H
+
+#include <stddef.h>
+#include "base/atomic.h"
+
+typedef struct {
+    int heap;              /* PFERRIS_HEAP */
+    long long sample;      /* PFERRIS_SAMPLE */
+    int quiet;             /* PFERRIS_QUIET */
+    int workers;           /* PFERRIS_WORKERS, 0 when unset */
+    int stack_depth;       /* PFERRIS_STACK_DEPTH */
+} pf_config_t;
+
+extern pf_config_t pf_config PF_HIDDEN;
+
+/* preloaded: 1 from the preload's constructor when this library is in LD_PRELOAD. */
+void pf_session_init(int preloaded) PF_HIDDEN;
+/* Writes the report once per process (normal exit, exit from any thread, _exit). */
+void pf_session_exit(void) PF_HIDDEN;
+/* A forked child that calls exec and fails leaves no report of its own. */
+void pf_session_exec_attempt(void) PF_HIDDEN;
+/* The report path for this process from a PFERRIS_OUTPUT pattern (%p %e %h %%). */
+int pf_session_expand(const char *pattern, char *out, size_t size) PF_HIDDEN;
+/* Writes the process report to path ("-" is stderr) without following a symlink or replacing
+ * an existing file (a ".N" suffix is added instead). 0 or -errno; the path used in used. */
+int pf_session_write(const char *path, char *used, size_t size) PF_HIDDEN;
+
+#endif
