@@ -102,7 +102,7 @@ static void resolve(void)
     LOAD_AS(Exit_, "_Exit");
     void *usable = dlsym(RTLD_NEXT, "malloc_usable_size");
     __atomic_store((void **)&real.usable, &usable, __ATOMIC_RELEASE); /* the "resolved" flag */
-    pf_real_pthread_create_set(real.pthread_create);
+    pf_thread_real_create_set(real.pthread_create);
 }
 
 #define READY(fn) (pf_likely(real.fn != NULL) || (resolve(), real.fn != NULL))

@@ -25,19 +25,19 @@ START_TEST(counts_and_bytes_exact)
     ck_assert_uint_eq(b.bytes_req - a.bytes_req, 100000);
     ck_assert_uint_eq(b.bytes_freed - a.bytes_freed, 400 * 104);
     ck_assert_int_eq(b.live - a.live, 600 * 104);
-    ck_assert_uint_eq(b.hist[pf_size_class(100)] - a.hist[pf_size_class(100)], 1000);
+    ck_assert_uint_eq(b.hist[pf_heap_size_class(100)] - a.hist[pf_heap_size_class(100)], 1000);
 }
 END_TEST
 
 START_TEST(size_classes_are_powers_of_two)
 {
-    ck_assert_uint_eq(pf_size_class(0), 0);
-    ck_assert_uint_eq(pf_size_class(1), 1);
-    ck_assert_uint_eq(pf_size_class(2), 2);
-    ck_assert_uint_eq(pf_size_class(3), 2);
-    ck_assert_uint_eq(pf_size_class(4), 3);
-    ck_assert_uint_eq(pf_size_class(4096), 13);
-    ck_assert_uint_eq(pf_size_class(SIZE_MAX), PF_HIST - 1);
+    ck_assert_uint_eq(pf_heap_size_class(0), 0);
+    ck_assert_uint_eq(pf_heap_size_class(1), 1);
+    ck_assert_uint_eq(pf_heap_size_class(2), 2);
+    ck_assert_uint_eq(pf_heap_size_class(3), 2);
+    ck_assert_uint_eq(pf_heap_size_class(4), 3);
+    ck_assert_uint_eq(pf_heap_size_class(4096), 13);
+    ck_assert_uint_eq(pf_heap_size_class(SIZE_MAX), PF_HIST - 1);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
-/* check_reader.c — the report reader (lib/reader.c): what it accepts, and the message it gives
- * for each way a report can be wrong; and the timeline (lib/timeline.c) whose section it reads:
- * built while threads record into it, it reads back valid and whole. */
+/* check_reader.c — the report reader (tools/common/reader.c): what it accepts, and the message
+ * it gives for each way a report can be wrong; and the timeline whose section it reads
+ * (lib/runtime/timeline.c, lib/report/timeline_json.c): built while threads record into it, it
+ * reads back valid and whole. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "pferris.h"
 #include "common/reader.h"
 #include "runtime/timeline.h"
+#include "session/session.h"
 
 static char err[512];
 
@@ -158,6 +160,7 @@ START_TEST(timeline_while_recording)
 {
     setenv("PFERRIS_INTERVAL_MS", "1", 1);
     setenv("SLURM_PROCID", "7", 1);
+    pf_session_init(0); /* reads the rank */
     pf_timeline_start();
     ck_assert_int_eq(pf_timeline_on, 1);
     pthread_t th[TL_THREADS];

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "check_util.h"
 #include "session/session.h"
-#include "base/util.h"
+#include "base/env.h"
 
 START_TEST(expand_patterns)
 {

@@ -28,7 +28,7 @@ static const pf_site_view_t *site_of(pf_site_view_t *v, size_t n, const char *fn
     for (size_t i = 0; i < n; i++) {
         if (!v[i].depth)
             continue;
-        pf_symbolize((uintptr_t)v[i].frames[0], &sym);
+        pf_symbols_lookup((uintptr_t)v[i].frames[0], &sym);
         if (strcmp(sym.symbol, fn) == 0)
             return &v[i];
     }
@@ -74,12 +74,12 @@ START_TEST(symbols_of_static_functions_and_nonsense)
 {
     pf_symbol_t sym;
     /* A return address inside a static function of this (unstripped) test binary. */
-    pf_symbolize((uintptr_t)allocate_here + 4, &sym);
+    pf_symbols_lookup((uintptr_t)allocate_here + 4, &sym);
     ck_assert_str_eq(sym.symbol, "allocate_here");
     ck_assert(strstr(sym.module, "check_all") != NULL);
-    pf_symbolize(0, &sym);
+    pf_symbols_lookup(0, &sym);
     ck_assert_str_eq(sym.symbol, "??");
-    pf_symbolize((uintptr_t)blocks, &sym); /* data, not code */
+    pf_symbols_lookup((uintptr_t)blocks, &sym); /* data, not code */
     ck_assert(strcmp(sym.symbol, "allocate_here") != 0);
     pf_symbols_release();
 }

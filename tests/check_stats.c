@@ -1,4 +1,4 @@
-/* check_stats.c — the robust choice (lib/stats.c): medians, the Mann-Whitney test, the rule
+/* check_stats.c — the robust choice (lib/parallel/stats.c): medians, the Mann-Whitney test, the rule
  * that picks the smallest count not significantly below the best, and the adaptive schedule,
  * driven here by simulated throughputs with seeded noise (no clocks, no timing). */
 #include <errno.h>

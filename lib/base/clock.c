@@ -51,14 +51,14 @@ void pf_clock_init(void)
     }
     int tsc = cpu_has_invariant_tsc();
     pf_store_relaxed(&pf_clock_tsc, tsc);
-    clk.ns0 = pf_mono_ns();
-    clk.tick0 = pf_ticks();
+    clk.ns0 = pf_clock_mono_ns();
+    clk.tick0 = pf_clock_ticks();
     if (tsc) {
         uint64_t ns;
         do
-            ns = pf_mono_ns();
+            ns = pf_clock_mono_ns();
         while (ns - clk.ns0 < 200000);
-        clk.ticks_per_ns = (double)(pf_ticks() - clk.tick0) / (double)(ns - clk.ns0);
+        clk.ticks_per_ns = (double)(pf_clock_ticks() - clk.tick0) / (double)(ns - clk.ns0);
     } else {
         clk.ticks_per_ns = 1.0;
     }
@@ -70,7 +70,7 @@ void pf_clock_restart(void)
 {
     /* Keep the calibration; only the origin moves (called in a fork child, single-threaded). */
     pf_clock_init();
-    uint64_t t = pf_ticks(), ns = pf_mono_ns();
+    uint64_t t = pf_clock_ticks(), ns = pf_clock_mono_ns();
     double r = clk.ticks_per_ns;
     clk.tick0 = t;
     clk.ns0 = ns; /* the baseline restarts; the old ratio serves until the new one is longer */
@@ -84,11 +84,11 @@ static double ratio(void)
         pf_clock_init();
     if (!pf_clock_tsc)
         return 1.0;
-    uint64_t ns = pf_mono_ns();
+    uint64_t ns = pf_clock_mono_ns();
     /* Refine when the baseline has grown by half since the last refinement (and > 50 ms). */
     uint64_t last = pf_load_relaxed(&clk.refined_at_ns);
     if (ns - clk.ns0 > 50000000u && (ns - clk.ns0) > 3 * (last - clk.ns0) / 2) {
-        uint64_t t = pf_ticks();
+        uint64_t t = pf_clock_ticks();
         double r = (double)(t - clk.tick0) / (double)(ns - clk.ns0);
         /* Racing refiners store nearly equal ratios; either is right. */
         __atomic_store(&clk.ticks_per_ns, &r, __ATOMIC_RELAXED);
@@ -99,7 +99,7 @@ static double ratio(void)
     return r;
 }
 
-double pf_ticks_to_sec(uint64_t ticks)
+double pf_clock_ticks_to_sec(uint64_t ticks)
 {
     return (double)ticks / ratio() * 1e-9;
 }
@@ -111,13 +111,13 @@ uint64_t pf_clock_origin(void)
     return clk.tick0;
 }
 
-double pf_now_sec(void)
+double pf_clock_now_sec(void)
 {
     uint64_t origin = pf_clock_origin();
-    return pf_ticks_to_sec(pf_ticks() - origin);
+    return pf_clock_ticks_to_sec(pf_clock_ticks() - origin);
 }
 
-double pf_thread_cpu_sec(int tid)
+double pf_clock_thread_cpu_sec(int tid)
 {
     /* The kernel's per-thread CPU clock id, as glibc's pthread_getcpuclockid builds it. */
     clockid_t id = tid ? (clockid_t)((~(unsigned)tid << 3) | 6) : CLOCK_THREAD_CPUTIME_ID;

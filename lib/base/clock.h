@@ -13,14 +13,14 @@
 extern int pf_clock_tsc PF_HIDDEN;
 void pf_clock_init(void) PF_HIDDEN;
 
-static inline uint64_t pf_mono_ns(void)
+static inline uint64_t pf_clock_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static inline uint64_t pf_ticks(void)
+static inline uint64_t pf_clock_ticks(void)
 {
     int tsc = pf_load_relaxed(&pf_clock_tsc);
     if (pf_unlikely(tsc < 0)) {
@@ -34,17 +34,17 @@ static inline uint64_t pf_ticks(void)
         return ((uint64_t)hi << 32) | lo;
     }
 #endif
-    return pf_mono_ns();
+    return pf_clock_mono_ns();
 }
 
 /* Seconds for a tick count (a duration). */
-double pf_ticks_to_sec(uint64_t ticks) PF_HIDDEN;
+double pf_clock_ticks_to_sec(uint64_t ticks) PF_HIDDEN;
 /* The tick count at process start (the preload's init, or first use), and seconds since. */
 uint64_t pf_clock_origin(void) PF_HIDDEN;
-double pf_now_sec(void) PF_HIDDEN;
+double pf_clock_now_sec(void) PF_HIDDEN;
 /* A new process after fork starts its clock again. */
 void pf_clock_restart(void) PF_HIDDEN;
 /* This thread's CPU time in seconds, and that of thread tid of this process. */
-double pf_thread_cpu_sec(int tid) PF_HIDDEN;
+double pf_clock_thread_cpu_sec(int tid) PF_HIDDEN;
 
 #endif

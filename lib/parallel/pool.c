@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include "base/clock.h"
 #include "pferris.h"
-#include "base/util.h"
+#include "base/warn.h"
 
 #define CHUNK_NS 50000u /* a chunk should take about this long */
 
@@ -124,9 +124,9 @@ static void work_on(pf_job_t *job, int me)
         if (begin >= n)
             break;
         size_t end = chunk > n - begin ? n : begin + chunk;
-        uint64_t t0 = pf_mono_ns();
+        uint64_t t0 = pf_clock_mono_ns();
         int rc = job->fn(begin, end, me, job->arg);
-        uint64_t dt = pf_mono_ns() - t0;
+        uint64_t dt = pf_clock_mono_ns() - t0;
         if (rc != 0) {
             pf_store_relaxed(&job->stop, 1);
             if (rc < 0)

@@ -1,6 +1,6 @@
 /* stats.h — robust choice of a worker count from repeated, noisy throughput samples.
  *
- * Shared by pferris-tune (tools/) and pferris_auto_tune_workers (lib/tune.c): one copy of the
+ * Shared by pferris-tune (tools/) and pferris_auto_tune_workers (lib/parallel/tune.c): one copy of the
  * statistics. No I/O, no allocation, no global state: every function is a pure function of its
  * arguments, safe from any thread.
  *

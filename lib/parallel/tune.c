@@ -38,7 +38,7 @@ typedef struct {
 static int tune_range(size_t begin, size_t end, int worker, void *arg)
 {
     tune_job_t *t = arg;
-    if (pf_mono_ns() >= t->deadline_ns)
+    if (pf_clock_mono_ns() >= t->deadline_ns)
         return 1;
     void *out = t->scratch ? t->scratch + (size_t)worker * t->stride : NULL;
     size_t idx = begin % t->n;
@@ -50,7 +50,7 @@ static int tune_range(size_t begin, size_t end, int worker, void *arg)
             idx = 0;
     }
     pf_fetch_add_relaxed(&t->done, end - begin);
-    return pf_mono_ns() >= t->deadline_ns;
+    return pf_clock_mono_ns() >= t->deadline_ns;
 }
 
 /* One timed run with `workers` participants for `seconds`; adds to *pt. */
@@ -58,10 +58,10 @@ static int tune_round(tune_job_t *t, int workers, double seconds, pferris_tune_p
                       double *sample)
 {
     pf_store_relaxed(&t->done, 0);
-    uint64_t t0 = pf_mono_ns();
+    uint64_t t0 = pf_clock_mono_ns();
     t->deadline_ns = t0 + (uint64_t)(seconds * 1e9);
     int rc = pf_pool_run(SIZE_MAX / 4, workers, tune_range, t);
-    double elapsed = (double)(pf_mono_ns() - t0) / 1e9;
+    double elapsed = (double)(pf_clock_mono_ns() - t0) / 1e9;
     if (rc < 0)
         return rc;
     size_t done = pf_load_relaxed(&t->done);
@@ -126,8 +126,8 @@ PF_EXPORT int pferris_auto_tune_workers(pferris_map_fn task, void *ctx, const vo
     if (rc < 0)
         goto out;
 
-    /* The same robust choice as pferris-tune: the smallest count whose rounds are not
-     * significantly below the best count's (stats.h states the rule). */
+    /* The same robust choice as pferris-tune: the smallest count shown to be within the margin
+     * of the best count's throughput (stats.h states the rule). */
     for (int i = 0; i < counts; i++)
         sc[i] = (pf_stats_count_t){.workers = pts[i].workers, .samples = &samples[i * ROUNDS],
                                    .n = pts[i].rounds};

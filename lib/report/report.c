@@ -1,4 +1,5 @@
 /* report.c — building the report from the figures. */
+#include "report/keys.h"
 #include "report/report.h"
 
 #include <math.h>
@@ -10,7 +11,7 @@
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
 #include "runtime/timeline.h"
-#include "base/util.h"
+#include "base/arena.h"
 
 #define MAX_MERGED 65536
 
@@ -89,12 +90,12 @@ static json_t *tree_json(merged_t *m, uint32_t parent)
             continue; /* started but never stopped, with nothing below */
         json_t *o = json_object();
         const char *name = pf_name_str(c->name);
-        json_object_set_new(o, "name", json_string(name ? name : "?"));
-        json_object_set_new(o, "count", json_integer((json_int_t)c->count));
-        json_object_set_new(o, "total", json_real(pf_ticks_to_sec(c->total)));
+        json_object_set_new(o, PF_KEY_NAME, json_string(name ? name : "?"));
+        json_object_set_new(o, PF_KEY_COUNT, json_integer((json_int_t)c->count));
+        json_object_set_new(o, PF_KEY_TOTAL, json_real(pf_clock_ticks_to_sec(c->total)));
         uint64_t self = c->total > c->child ? c->total - c->child : 0;
-        json_object_set_new(o, "self", json_real(pf_ticks_to_sec(self)));
-        json_object_set_new(o, "children", tree_json(m, k));
+        json_object_set_new(o, PF_KEY_SELF, json_real(pf_clock_ticks_to_sec(self)));
+        json_object_set_new(o, PF_KEY_CHILDREN, tree_json(m, k));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -105,9 +106,9 @@ static json_t *timing_tree(pferris_profiler_t *p)
     merged_t m = {0};
     size_t nsz = MAX_MERGED * sizeof(mnode_t), hsz = 2 * MAX_MERGED * sizeof(uint32_t),
            msz = PF_MAX_NODES * sizeof(uint32_t);
-    m.n = pf_zalloc(nsz);
-    m.hash = pf_zalloc(hsz);
-    uint32_t *map = pf_zalloc(msz);
+    m.n = pf_arena_zalloc(nsz);
+    m.hash = pf_arena_zalloc(hsz);
+    uint32_t *map = pf_arena_zalloc(msz);
     json_t *tree = NULL;
     if (m.n && m.hash && map) {
         m.n[0].first_child = UINT32_MAX;
@@ -119,9 +120,9 @@ static json_t *timing_tree(pferris_profiler_t *p)
         }
         tree = tree_json(&m, 0);
     }
-    pf_zfree(m.n, nsz);
-    pf_zfree(m.hash, hsz);
-    pf_zfree(map, msz);
+    pf_arena_free(m.n, nsz);
+    pf_arena_free(m.hash, hsz);
+    pf_arena_free(map, msz);
     return tree ? tree : json_array();
 }
 
@@ -130,7 +131,7 @@ static json_t *timing_tree(pferris_profiler_t *p)
 static void add_named(json_t *r, pferris_profiler_t *p)
 {
     uint32_t n = pf_name_limit();
-    pf_name_stats_t *st = pf_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
+    pf_name_stats_t *st = pf_arena_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
     json_t *timings = json_object(), *stats = json_object(), *mem = json_object(),
            *memstats = json_object(), *counters = json_object();
     if (st) {
@@ -140,14 +141,14 @@ static void add_named(json_t *r, pferris_profiler_t *p)
             if (!name || !st[i].kinds)
                 continue;
             if ((st[i].kinds & PF_KIND_TIMER) && st[i].count) {
-                double total = pf_ticks_to_sec(st[i].total);
+                double total = pf_clock_ticks_to_sec(st[i].total);
                 json_object_set_new(timings, name, json_real(total));
                 json_t *s = json_object();
-                json_object_set_new(s, "count", json_integer((json_int_t)st[i].count));
-                json_object_set_new(s, "total", json_real(total));
-                json_object_set_new(s, "min", json_real(pf_ticks_to_sec(st[i].min)));
-                json_object_set_new(s, "max", json_real(pf_ticks_to_sec(st[i].max)));
-                json_object_set_new(s, "mean", json_real(total / (double)st[i].count));
+                json_object_set_new(s, PF_KEY_COUNT, json_integer((json_int_t)st[i].count));
+                json_object_set_new(s, PF_KEY_TOTAL, json_real(total));
+                json_object_set_new(s, PF_KEY_MIN, json_real(pf_clock_ticks_to_sec(st[i].min)));
+                json_object_set_new(s, PF_KEY_MAX, json_real(pf_clock_ticks_to_sec(st[i].max)));
+                json_object_set_new(s, PF_KEY_MEAN, json_real(total / (double)st[i].count));
                 json_object_set_new(stats, name, s);
             }
             if (st[i].kinds & PF_KIND_COUNTER)
@@ -155,29 +156,29 @@ static void add_named(json_t *r, pferris_profiler_t *p)
             if (st[i].kinds & PF_KIND_MEMORY) {
                 json_object_set_new(mem, name, json_integer(st[i].mem_last));
                 json_t *s = json_object();
-                json_object_set_new(s, "last", json_integer(st[i].mem_last));
-                json_object_set_new(s, "peak", json_integer(st[i].mem_peak));
+                json_object_set_new(s, PF_KEY_LAST, json_integer(st[i].mem_last));
+                json_object_set_new(s, PF_KEY_PEAK, json_integer(st[i].mem_peak));
                 json_object_set_new(memstats, name, s);
             }
         }
-        pf_zfree(st, PF_MAX_NAMES * sizeof *st);
+        pf_arena_free(st, PF_MAX_NAMES * sizeof *st);
     }
-    json_object_set_new(r, "timings", timings);
-    json_object_set_new(r, "timing_stats", stats);
-    json_object_set_new(r, "timing_tree", timing_tree(p));
-    json_object_set_new(r, "memory_usage", mem);
-    json_object_set_new(r, "memory_stats", memstats);
-    json_object_set_new(r, "counters", counters);
+    json_object_set_new(r, PF_KEY_TIMINGS, timings);
+    json_object_set_new(r, PF_KEY_TIMING_STATS, stats);
+    json_object_set_new(r, PF_KEY_TIMING_TREE, timing_tree(p));
+    json_object_set_new(r, PF_KEY_MEMORY_USAGE, mem);
+    json_object_set_new(r, PF_KEY_MEMORY_STATS, memstats);
+    json_object_set_new(r, PF_KEY_COUNTERS, counters);
     json_t *dropped = json_object();
-    json_object_set_new(dropped, "timer_starts", json_integer((json_int_t)pf_profile_dropped(p)));
-    json_object_set_new(dropped, "names", json_integer((json_int_t)pf_name_overflows()));
-    json_object_set_new(r, "dropped", dropped);
+    json_object_set_new(dropped, PF_KEY_TIMER_STARTS, json_integer((json_int_t)pf_profile_dropped(p)));
+    json_object_set_new(dropped, PF_KEY_NAMES, json_integer((json_int_t)pf_name_overflows()));
+    json_object_set_new(r, PF_KEY_DROPPED, dropped);
 }
 
 static json_t *threads_json(void)
 {
     json_t *arr = json_array();
-    uint64_t origin = pf_clock_origin(), now = pf_ticks();
+    uint64_t origin = pf_clock_origin(), now = pf_clock_ticks();
     size_t n;
     pf_thread_t **all = pf_thread_array(&n); /* oldest first: creation order */
     for (size_t i = 0; i < n; i++) {
@@ -191,20 +192,20 @@ static json_t *threads_json(void)
         uint64_t start = t->start_ticks > origin ? t->start_ticks - origin : 0;
         uint64_t end = exited ? pf_load_relaxed(&t->end_ticks) : now;
         end = end > origin ? end - origin : 0;
-        double cpu = exited ? t->cpu_sec : pf_thread_cpu_sec(t->tid);
+        double cpu = exited ? t->cpu_sec : pf_clock_thread_cpu_sec(t->tid);
         json_t *o = json_object();
-        json_object_set_new(o, "tid", json_integer(t->tid));
-        json_object_set_new(o, "name", json_string(name));
-        json_object_set_new(o, "start", json_real(pf_ticks_to_sec(start)));
-        json_object_set_new(o, "end", json_real(pf_ticks_to_sec(end)));
-        json_object_set_new(o, "running", json_boolean(!exited));
-        json_object_set_new(o, "cpu_time", cpu >= 0 ? json_real(cpu) : json_null());
+        json_object_set_new(o, PF_KEY_TID, json_integer(t->tid));
+        json_object_set_new(o, PF_KEY_NAME, json_string(name));
+        json_object_set_new(o, PF_KEY_START, json_real(pf_clock_ticks_to_sec(start)));
+        json_object_set_new(o, PF_KEY_END, json_real(pf_clock_ticks_to_sec(end)));
+        json_object_set_new(o, PF_KEY_RUNNING, json_boolean(!exited));
+        json_object_set_new(o, PF_KEY_CPU_TIME, cpu >= 0 ? json_real(cpu) : json_null());
         pf_heap_thread_t *h = &t->heap;
-        json_object_set_new(o, "allocations", json_integer((json_int_t)pf_load_relaxed(&h->allocs)));
-        json_object_set_new(o, "bytes_allocated",
+        json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)pf_load_relaxed(&h->allocs)));
+        json_object_set_new(o, PF_KEY_BYTES_ALLOCATED,
                             json_integer((json_int_t)pf_load_relaxed(&h->bytes_req)));
-        json_object_set_new(o, "frees", json_integer((json_int_t)pf_load_relaxed(&h->frees)));
-        json_object_set_new(o, "bytes_freed",
+        json_object_set_new(o, PF_KEY_FREES, json_integer((json_int_t)pf_load_relaxed(&h->frees)));
+        json_object_set_new(o, PF_KEY_BYTES_FREED,
                             json_integer((json_int_t)pf_load_relaxed(&h->usable_out)));
         json_array_append_new(arr, o);
     }
@@ -219,18 +220,18 @@ static json_t *frames_json(const pf_site_view_t *v)
     json_t *frames = json_array();
     pf_symbol_t sym;
     for (uint32_t i = 0; i < v->depth; i++) {
-        pf_symbolize((uintptr_t)v->frames[i], &sym);
+        pf_symbols_lookup((uintptr_t)v->frames[i], &sym);
         json_t *f = json_object();
-        json_object_set_new(f, "symbol", json_string(sym.symbol));
-        json_object_set_new(f, "module", json_string(sym.module));
-        json_object_set_new(f, "offset", json_integer((json_int_t)sym.offset));
+        json_object_set_new(f, PF_KEY_SYMBOL, json_string(sym.symbol));
+        json_object_set_new(f, PF_KEY_MODULE, json_string(sym.module));
+        json_object_set_new(f, PF_KEY_OFFSET, json_integer((json_int_t)sym.offset));
         json_array_append_new(frames, f);
     }
     if (v->id == 0) {
         json_t *f = json_object();
-        json_object_set_new(f, "symbol", json_string("[other]"));
-        json_object_set_new(f, "module", json_string("pferris: site table full"));
-        json_object_set_new(f, "offset", json_integer(0));
+        json_object_set_new(f, PF_KEY_SYMBOL, json_string("[other]"));
+        json_object_set_new(f, PF_KEY_MODULE, json_string("pferris: site table full"));
+        json_object_set_new(f, PF_KEY_OFFSET, json_integer(0));
         json_array_append_new(frames, f);
     }
     return frames;
@@ -241,38 +242,38 @@ static void sites_json(json_t *heap)
     pf_sites_info_t info;
     pf_sites_info(&info);
     json_t *sampling = json_object();
-    json_object_set_new(sampling, "mean_bytes", json_integer(info.mean));
-    json_object_set_new(sampling, "stack_depth", json_integer(info.depth));
-    json_object_set_new(sampling, "active", json_boolean(info.active));
+    json_object_set_new(sampling, PF_KEY_MEAN_BYTES, json_integer(info.mean));
+    json_object_set_new(sampling, PF_KEY_STACK_DEPTH, json_integer(info.depth));
+    json_object_set_new(sampling, PF_KEY_ACTIVE, json_boolean(info.active));
     if (!info.active && info.inactive_why)
-        json_object_set_new(sampling, "inactive_reason", json_string(info.inactive_why));
-    json_object_set_new(sampling, "estimator",
+        json_object_set_new(sampling, PF_KEY_INACTIVE_REASON, json_string(info.inactive_why));
+    json_object_set_new(sampling, PF_KEY_ESTIMATOR,
                         json_string(info.mean == 1 ? "exact: every allocation"
                                                    : "each sample weighted 1/(1-exp(-size/mean_bytes))"));
-    json_object_set_new(sampling, "sites_folded", json_integer((json_int_t)info.sites_folded));
-    json_object_set_new(sampling, "untracked_blocks", json_integer((json_int_t)info.untracked));
+    json_object_set_new(sampling, PF_KEY_SITES_FOLDED, json_integer((json_int_t)info.sites_folded));
+    json_object_set_new(sampling, PF_KEY_UNTRACKED_BLOCKS, json_integer((json_int_t)info.untracked));
     json_t *arr = json_array();
     size_t size = PF_MAX_SITES * sizeof(pf_site_view_t);
-    pf_site_view_t *v = pf_zalloc(size);
+    pf_site_view_t *v = pf_arena_zalloc(size);
     if (v) {
         size_t n = pf_sites_collect(v);
         for (size_t i = 0; i < n && i < MAX_REPORTED_SITES; i++) {
             json_t *o = json_object();
-            json_object_set_new(o, "frames", frames_json(&v[i]));
-            json_object_set_new(o, "allocations", json_integer((json_int_t)llround(v[i].allocations)));
-            json_object_set_new(o, "bytes", json_integer((json_int_t)llround(v[i].bytes)));
-            json_object_set_new(o, "live_bytes",
+            json_object_set_new(o, PF_KEY_FRAMES, frames_json(&v[i]));
+            json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)llround(v[i].allocations)));
+            json_object_set_new(o, PF_KEY_BYTES, json_integer((json_int_t)llround(v[i].bytes)));
+            json_object_set_new(o, PF_KEY_LIVE_BYTES,
                                 json_integer(v[i].live_bytes > 0 ? (json_int_t)llround(v[i].live_bytes) : 0));
-            json_object_set_new(o, "sampled", json_integer((json_int_t)v[i].sampled));
+            json_object_set_new(o, PF_KEY_SAMPLED, json_integer((json_int_t)v[i].sampled));
             json_array_append_new(arr, o);
         }
-        json_object_set_new(sampling, "sites_omitted",
+        json_object_set_new(sampling, PF_KEY_SITES_OMITTED,
                             json_integer(n > MAX_REPORTED_SITES ? (json_int_t)(n - MAX_REPORTED_SITES) : 0));
-        pf_zfree(v, size);
+        pf_arena_free(v, size);
         pf_symbols_release();
     }
-    json_object_set_new(heap, "sites", arr);
-    json_object_set_new(heap, "sampling", sampling);
+    json_object_set_new(heap, PF_KEY_SITES, arr);
+    json_object_set_new(heap, PF_KEY_SAMPLING, sampling);
 }
 
 static json_t *heap_json(int enabled)
@@ -280,15 +281,15 @@ static json_t *heap_json(int enabled)
     pf_heap_totals_t h;
     pf_heap_totals(&h);
     json_t *o = json_object();
-    json_object_set_new(o, "enabled", json_boolean(enabled));
-    json_object_set_new(o, "allocations", json_integer((json_int_t)h.allocs));
-    json_object_set_new(o, "frees", json_integer((json_int_t)h.frees));
-    json_object_set_new(o, "bytes_allocated", json_integer((json_int_t)h.bytes_req));
-    json_object_set_new(o, "bytes_allocated_usable", json_integer((json_int_t)h.usable_in));
-    json_object_set_new(o, "bytes_freed", json_integer((json_int_t)h.bytes_freed));
-    json_object_set_new(o, "peak_bytes", json_integer(h.peak));
-    json_object_set_new(o, "live_bytes", json_integer(h.live));
-    json_object_set_new(o, "peak_error_bound",
+    json_object_set_new(o, PF_KEY_ENABLED, json_boolean(enabled));
+    json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)h.allocs));
+    json_object_set_new(o, PF_KEY_FREES, json_integer((json_int_t)h.frees));
+    json_object_set_new(o, PF_KEY_BYTES_ALLOCATED, json_integer((json_int_t)h.bytes_req));
+    json_object_set_new(o, PF_KEY_BYTES_ALLOCATED_USABLE, json_integer((json_int_t)h.usable_in));
+    json_object_set_new(o, PF_KEY_BYTES_FREED, json_integer((json_int_t)h.bytes_freed));
+    json_object_set_new(o, PF_KEY_PEAK_BYTES, json_integer(h.peak));
+    json_object_set_new(o, PF_KEY_LIVE_BYTES, json_integer(h.live));
+    json_object_set_new(o, PF_KEY_PEAK_ERROR_BOUND,
                         json_integer((json_int_t)PF_HEAP_BATCH * pf_thread_max_concurrent()));
     json_t *hist = json_array();
     for (int k = 0; k < PF_HIST; k++) {
@@ -296,12 +297,12 @@ static json_t *heap_json(int enabled)
             continue;
         json_t *b = json_object();
         uint64_t lo = k ? 1ull << (k - 1) : 0, hi = k ? (k < 64 ? (1ull << k) - 1 : UINT64_MAX) : 0;
-        json_object_set_new(b, "min", json_integer((json_int_t)lo));
-        json_object_set_new(b, "max", json_integer((json_int_t)(hi > INT64_MAX ? INT64_MAX : hi)));
-        json_object_set_new(b, "count", json_integer((json_int_t)h.hist[k]));
+        json_object_set_new(b, PF_KEY_MIN, json_integer((json_int_t)lo));
+        json_object_set_new(b, PF_KEY_MAX, json_integer((json_int_t)(hi > INT64_MAX ? INT64_MAX : hi)));
+        json_object_set_new(b, PF_KEY_COUNT, json_integer((json_int_t)h.hist[k]));
         json_array_append_new(hist, b);
     }
-    json_object_set_new(o, "size_histogram", hist);
+    json_object_set_new(o, PF_KEY_SIZE_HISTOGRAM, hist);
     sites_json(o);
     return o;
 }
@@ -311,40 +312,42 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
     json_t *r = json_object();
     if (!r)
         return NULL;
-    json_object_set_new(r, "schema", json_string(PFERRIS_SCHEMA));
-    json_object_set_new(r, "pferris_version", json_string(PFERRIS_VERSION));
+    json_object_set_new(r, PF_KEY_SCHEMA, json_string(PFERRIS_SCHEMA));
+    json_object_set_new(r, PF_KEY_PFERRIS_VERSION, json_string(PFERRIS_VERSION));
     if (info) {
         char host[256] = {0};
         gethostname(host, sizeof host - 1);
-        json_object_set_new(r, "pid", json_integer(getpid()));
-        json_object_set_new(r, "ppid", json_integer(getppid()));
-        json_object_set_new(r, "hostname", json_string(host));
+        json_object_set_new(r, PF_KEY_PID, json_integer(getpid()));
+        json_object_set_new(r, PF_KEY_PPID, json_integer(getppid()));
+        json_object_set_new(r, PF_KEY_HOSTNAME, json_string(host));
         json_t *argv = json_array();
         for (const char *const *a = info->argv; a && *a; a++)
             json_array_append_new(argv, json_string(*a));
-        json_object_set_new(r, "command", argv);
-        json_object_set_new(r, "start_time",
+        json_object_set_new(r, PF_KEY_COMMAND, argv);
+        json_object_set_new(r, PF_KEY_START_TIME,
                             info->start_time ? json_string(info->start_time) : json_null());
     }
-    json_object_set_new(r, "total_elapsed", json_real(pf_profile_elapsed(p)));
+    json_object_set_new(r, PF_KEY_TOTAL_ELAPSED, json_real(pf_profile_elapsed(p)));
     add_named(r, p);
     if (info) {
-        json_object_set_new(r, "threads", threads_json());
-        json_object_set_new(r, "heap", heap_json(info->heap_enabled));
+        json_object_set_new(r, PF_KEY_THREADS, threads_json());
+        json_object_set_new(r, PF_KEY_HEAP, heap_json(info->heap_enabled));
         json_t *w = json_object();
-        json_object_set_new(w, "requested", info->workers_requested
+        json_object_set_new(w, PF_KEY_REQUESTED, info->workers_requested
                                                 ? json_integer(info->workers_requested)
                                                 : json_null());
-        json_object_set_new(w, "max_concurrent_threads", json_integer(pf_thread_max_concurrent()));
-        json_object_set_new(r, "workers", w);
-        pf_timeline_report(r);
+        json_object_set_new(w, PF_KEY_MAX_CONCURRENT_THREADS, json_integer(pf_thread_max_concurrent()));
+        json_object_set_new(r, PF_KEY_WORKERS, w);
+        if (info->rank >= 0) {
+            json_object_set_new(r, PF_KEY_RANK, json_integer(info->rank));
+            json_object_set_new(r, PF_KEY_RANK_SOURCE, json_string(info->rank_source));
+        }
+        pf_report_timeline(r);
     }
     return r;
 }
 
-/* ---- the object API's getters --------------------------------------------------------- */
-
-static json_t *section(pferris_profiler_t *p, const char *key)
+json_t *pf_report_section(pferris_profiler_t *p, const char *key)
 {
     if (!p)
         return NULL;
@@ -353,19 +356,4 @@ static json_t *section(pferris_profiler_t *p, const char *key)
     json_t *s = json_incref(json_object_get(r, key));
     json_decref(r);
     return s;
-}
-
-PF_EXPORT json_t *pferris_get_timings(pferris_profiler_t *p)
-{
-    return section(p, "timings");
-}
-
-PF_EXPORT json_t *pferris_get_memory_usage(pferris_profiler_t *p)
-{
-    return section(p, "memory_usage");
-}
-
-PF_EXPORT json_t *pferris_get_counters(pferris_profiler_t *p)
-{
-    return section(p, "counters");
 }

@@ -1,6 +1,6 @@
-/* report.h — the JSON report (schema pferris-report/1). The only module that includes
- * <jansson.h>. It reads figures through the other modules' readers and knows nothing of where
- * the report goes. */
+/* report.h — the JSON report (schema pferris-report/1), built with jansson from what the runtime
+ * layer recorded, read through the runtime modules' readers. The report layer knows nothing of
+ * where the report goes (the session writes it). Key names are in report/keys.h. */
 #ifndef PF_REPORT_H
 #define PF_REPORT_H
 
@@ -13,10 +13,17 @@ typedef struct {
     const char *start_time;     /* ISO 8601 UTC, or NULL */
     int workers_requested;      /* PFERRIS_WORKERS, 0 when unset */
     int heap_enabled;
+    int rank;                   /* the MPI or Slurm rank, -1 when none */
+    const char *rank_source;    /* the launcher's variable it came from */
 } pf_process_info_t;
 
 /* The report of profiler p; with info (the process-wide profiler), also the process,
  * thread, heap and worker sections. NULL on allocation failure. */
 json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info) PF_HIDDEN;
+/* One section of profiler p's report (PF_KEY_TIMINGS, PF_KEY_MEMORY_USAGE, PF_KEY_COUNTERS): a new
+ * reference, or NULL for no p or no memory. */
+json_t *pf_report_section(pferris_profiler_t *p, const char *key) PF_HIDDEN;
+/* Adds the timeline section (lib/report/timeline_json.c) to the process report r. */
+void pf_report_timeline(json_t *r) PF_HIDDEN;
 
 #endif

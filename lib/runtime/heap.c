@@ -6,7 +6,18 @@
 
 int pf_heap_enabled PF_HIDDEN = -1;
 
-void pf_timeline_heap_tick(void) PF_HIDDEN; /* timeline.c: samples of a single-threaded process */
+static pf_heap_flush_fn flush_hook;
+
+static void thread_end(pf_thread_t *t)
+{
+    pf_heap_flush(&t->heap);
+}
+
+void pf_heap_set_enabled(int on)
+{
+    pf_thread_set_end_hook(thread_end);
+    pf_store_relaxed(&pf_heap_enabled, on);
+}
 
 int pf_heap_decide(void)
 {
@@ -15,8 +26,13 @@ int pf_heap_decide(void)
     const char *v = getenv("PFERRIS_HEAP");
     int on = !(v && (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
                      strcmp(v, "off") == 0));
-    pf_store_relaxed(&pf_heap_enabled, on);
+    pf_heap_set_enabled(on);
     return on;
+}
+
+void pf_heap_set_flush_hook(pf_heap_flush_fn fn)
+{
+    pf_store_release(&flush_hook, fn);
 }
 
 /* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
@@ -38,7 +54,9 @@ void pf_heap_flush(pf_heap_thread_t *h)
         while (live > peak && !pf_cas_relaxed(&g.peak, &peak, live))
             ;
     }
-    pf_timeline_heap_tick();
+    pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
+    if (hook)
+        hook();
 }
 
 void pf_heap_totals(pf_heap_totals_t *out)

@@ -18,10 +18,17 @@
 /* 1 on, 0 off, -1 not yet known (pf_heap_decide reads PFERRIS_HEAP). */
 extern int pf_heap_enabled PF_HIDDEN;
 int pf_heap_decide(void) PF_HIDDEN;
+/* Turns heap accounting on or off (the session, from PFERRIS_HEAP). */
+void pf_heap_set_enabled(int on) PF_HIDDEN;
 
+/* Adds the thread's pending change to the process live figure and the peak. */
 void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
+/* Called after each flush, on the flushing thread, by the layer above that wants a tick of the
+ * heap's pace (the timeline, to sample a process that has no sampler thread yet). One hook. */
+typedef void (*pf_heap_flush_fn)(void);
+void pf_heap_set_flush_hook(pf_heap_flush_fn fn) PF_HIDDEN;
 
-static inline unsigned pf_size_class(size_t n)
+static inline unsigned pf_heap_size_class(size_t n)
 {
     unsigned k = n ? 64u - (unsigned)__builtin_clzll((unsigned long long)n) : 0u;
     return k < PF_HIST ? k : PF_HIST - 1;
@@ -36,7 +43,7 @@ static inline void pf_heap_alloc(void *ptr, size_t requested, size_t usable)
     pf_owner_add(&h->allocs, 1);
     pf_owner_add(&h->bytes_req, requested);
     pf_owner_add(&h->usable_in, usable);
-    pf_owner_add(&h->hist[pf_size_class(requested)], 1);
+    pf_owner_add(&h->hist[pf_heap_size_class(requested)], 1);
     int64_t p = pf_load_relaxed(&h->pending) + (int64_t)usable;
     pf_store_relaxed(&h->pending, p);
     if (pf_unlikely(p >= PF_HEAP_BATCH))
@@ -59,7 +66,7 @@ static inline void pf_heap_free(void *ptr, size_t usable)
     pf_store_relaxed(&h->pending, p);
     if (pf_unlikely(p <= -PF_HEAP_BATCH))
         pf_heap_flush(h);
-    if (pf_unlikely(pf_load_relaxed(&pf_sampled_filter[pf_ptr_slot(ptr)]) != 0))
+    if (pf_unlikely(pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0))
         pf_sites_forget(t, ptr);
 }
 

@@ -1,11 +1,11 @@
-/* live.c — the live-counter sampler (preload side) and the snapshot parser (tuner side).
- * See live.h for the design and the file format.
+/* live.c — the live-counter sampler (preload side; the tools parse its snapshots in
+ * tools/common/snapshot.c). See live.h for the design and the file format.
  *
  * The sampler is pferris's own thread: created with the real pthread_create so it is not a
  * program thread, with every signal blocked so that no process-directed signal (SIGTERM from
  * the tuner, the program's SIGCHLD or SIGALRM) is ever delivered to it and runs a handler of
  * the program on it. Its loop does not allocate through malloc: a static buffer holds the
- * snapshot, and the counter sums come from pf_counters_foreach (internal memory). */
+ * snapshot, and the counter sums come from pf_profile_counters_foreach (internal memory). */
 #include "runtime/live.h"
 
 #include <errno.h>
@@ -22,7 +22,7 @@
 #include "base/clock.h"
 #include "runtime/profile.h"
 #include "runtime/thread.h"
-#include "base/util.h"
+#include "base/warn.h"
 
 #define SNAP_BYTES 65536
 
@@ -78,9 +78,9 @@ static int snapshot(void)
     L.len = 0;
     L.truncated = 0;
     put("pferris-live 1\npid %d\nseq %lld\nt %.6f\nmono %lld.%09ld\nthreads %d %d\n", L.pid,
-        ++L.seq, pf_now_sec(), (long long)ts.tv_sec, ts.tv_nsec, pf_thread_live(),
+        ++L.seq, pf_clock_now_sec(), (long long)ts.tv_sec, ts.tv_nsec, pf_thread_live(),
         pf_thread_max_concurrent());
-    pf_counters_foreach(put_counter, NULL);
+    pf_profile_counters_foreach(put_counter, NULL);
     memcpy(L.buf + L.len, "end\n", 4); /* always fits: put() keeps the room */
     L.len += 4;
 

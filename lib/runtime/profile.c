@@ -8,8 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "base/clock.h"
-#include "runtime/timeline.h"
-#include "base/util.h"
+#include "base/arena.h"
 
 #define NODE_HASH (2 * PF_MAX_NODES)
 
@@ -18,6 +17,8 @@ static struct pferris_profiler profilers[PF_MAX_PROFILERS] = {
 };
 static uint64_t next_stamp = 2;
 
+pf_profile_interval_fn pf_profile_interval_sink PF_HIDDEN;
+
 /* ---- per-thread tables --------------------------------------------------------------- */
 
 static pf_tdom_t *tdom_reset(pf_thread_t *t, pferris_profiler_t *p, uint64_t stamp)
@@ -25,12 +26,12 @@ static pf_tdom_t *tdom_reset(pf_thread_t *t, pferris_profiler_t *p, uint64_t sta
     int saved = errno;
     pf_tdom_t *td = t->dom[p->slot];
     if (!td) {
-        td = pf_zalloc(sizeof *td);
+        td = pf_arena_zalloc(sizeof *td);
         if (!td)
             goto out;
         td->slot = (uint32_t)p->slot;
-        td->nodes = pf_zalloc(PF_MAX_NODES * sizeof(pf_node_t));
-        td->node_hash = pf_zalloc(NODE_HASH * sizeof(uint32_t));
+        td->nodes = pf_arena_zalloc(PF_MAX_NODES * sizeof(pf_node_t));
+        td->node_hash = pf_arena_zalloc(NODE_HASH * sizeof(uint32_t));
         if (!td->nodes || !td->node_hash) {
             td = NULL;
             goto out;
@@ -72,7 +73,7 @@ static inline pf_tdom_t *tdom(pferris_profiler_t *p)
 static pf_slot_t *slot_page(pf_tdom_t *td, uint32_t id)
 {
     int saved = errno;
-    pf_slot_t *page = pf_zalloc(PF_PAGE * sizeof(pf_slot_t));
+    pf_slot_t *page = pf_arena_zalloc(PF_PAGE * sizeof(pf_slot_t));
     errno = saved;
     if (page)
         pf_store_release(&td->pages[id / PF_PAGE], page);
@@ -135,13 +136,13 @@ static inline void timer_start(pf_tdom_t *td, uint32_t name)
     td->stack[d].name = name;
     td->stack[d].node = node;
     td->depth = d + 1;
-    td->stack[d].start = pf_ticks();
+    td->stack[d].start = pf_clock_ticks();
 }
 
 /* Ticks of the interval, or -1 when no timer of that name runs on this thread. */
 static inline int64_t timer_stop(pf_tdom_t *td, uint32_t name)
 {
-    uint64_t now = pf_ticks();
+    uint64_t now = pf_clock_ticks();
     int d = (int)td->depth - 1;
     while (d >= 0 && td->stack[d].name != name)
         d--;
@@ -149,8 +150,9 @@ static inline int64_t timer_stop(pf_tdom_t *td, uint32_t name)
         return -1;
     uint32_t node = td->stack[d].node;
     uint64_t dt = now - td->stack[d].start;
-    if (pf_unlikely(pf_load_relaxed(&pf_timeline_on)) && td->slot == 0) /* the markers' */
-        pf_timeline_interval(name, td->stack[d].start, now);
+    pf_profile_interval_fn sink = pf_load_relaxed(&pf_profile_interval_sink);
+    if (pf_unlikely(sink != NULL) && td->slot == 0) /* the markers' */
+        sink(name, td->stack[d].start, now);
     uint32_t top = td->depth - 1;
     if ((uint32_t)d != top) /* stopped out of order: close the gap */
         memmove(&td->stack[d], &td->stack[d + 1], (top - (uint32_t)d) * sizeof td->stack[0]);
@@ -193,7 +195,7 @@ static inline void memory_record(pf_tdom_t *td, uint32_t name, int64_t v)
         return;
     int first = !(s->kinds & PF_KIND_MEMORY);
     pf_store_relaxed(&s->mem_last, v);
-    pf_store_relaxed(&s->mem_stamp, pf_ticks());
+    pf_store_relaxed(&s->mem_stamp, pf_clock_ticks());
     if (first || v > s->mem_peak)
         pf_store_relaxed(&s->mem_peak, v);
     if (first)
@@ -244,7 +246,7 @@ PF_EXPORT pferris_profiler_t *pferris_profiler_new(void)
         if (pf_cas_acq_rel(&profilers[i].in_use, &free_slot, 1)) {
             pferris_profiler_t *p = &profilers[i];
             p->slot = i;
-            p->start_ticks = pf_ticks();
+            p->start_ticks = pf_clock_ticks();
             p->stop_ticks = 0;
             p->running = 0;
             pf_store_release(&p->stamp, pf_fetch_add_relaxed(&next_stamp, 1));
@@ -274,7 +276,7 @@ PF_EXPORT int pferris_start(pferris_profiler_t *p)
 {
     if (!p)
         return -EINVAL;
-    p->start_ticks = pf_ticks();
+    p->start_ticks = pf_clock_ticks();
     p->stop_ticks = 0;
     pf_store_release(&p->running, 1);
     return 0;
@@ -286,16 +288,16 @@ PF_EXPORT double pferris_stop(pferris_profiler_t *p)
         errno = p ? ENOENT : EINVAL;
         return NAN;
     }
-    p->stop_ticks = pf_ticks();
+    p->stop_ticks = pf_clock_ticks();
     pf_store_release(&p->running, 0);
-    return pf_ticks_to_sec(p->stop_ticks - p->start_ticks);
+    return pf_clock_ticks_to_sec(p->stop_ticks - p->start_ticks);
 }
 
 double pf_profile_elapsed(pferris_profiler_t *p)
 {
-    uint64_t end = pf_load_acquire(&p->running) || !p->stop_ticks ? pf_ticks() : p->stop_ticks;
+    uint64_t end = pf_load_acquire(&p->running) || !p->stop_ticks ? pf_clock_ticks() : p->stop_ticks;
     uint64_t start = p == &profilers[0] ? pf_clock_origin() : p->start_ticks;
-    return pf_ticks_to_sec(end - start);
+    return pf_clock_ticks_to_sec(end - start);
 }
 
 /* Names handed to the object API may be any string: looked up by content unless literal. */
@@ -318,7 +320,7 @@ PF_EXPORT double pferris_stop_timer(pferris_profiler_t *p, const char *name)
         errno = td ? ENOENT : EINVAL;
         return NAN;
     }
-    return pf_ticks_to_sec((uint64_t)dt);
+    return pf_clock_ticks_to_sec((uint64_t)dt);
 }
 
 PF_EXPORT int pferris_record_memory(pferris_profiler_t *p, const char *name, long long bytes)
@@ -421,21 +423,21 @@ uint64_t pf_profile_dropped(pferris_profiler_t *p)
     return d;
 }
 
-void pf_counters_foreach(pf_counter_cb cb, void *arg)
+void pf_profile_counters_foreach(pf_profile_counter_cb cb, void *arg)
 {
     uint32_t n = pf_name_limit();
-    pf_name_stats_t *st = pf_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
+    pf_name_stats_t *st = pf_arena_zalloc(PF_MAX_NAMES * sizeof *st); /* a mapping: given back */
     if (!st)
         return;
     pf_profile_collect(&profilers[0], st, n);
     for (uint32_t i = 0; i < n; i++)
         if ((st[i].kinds & PF_KIND_COUNTER) && pf_name_str(i))
             cb(pf_name_str(i), st[i].counter, arg);
-    pf_zfree(st, PF_MAX_NAMES * sizeof *st);
+    pf_arena_free(st, PF_MAX_NAMES * sizeof *st);
 }
 
 void pf_profile_after_fork(void)
 {
     profilers[0].stamp = next_stamp++;
-    profilers[0].start_ticks = pf_ticks();
+    profilers[0].start_ticks = pf_clock_ticks();
 }

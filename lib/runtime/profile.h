@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 #include "pferris.h"
-#include "base/registry.h"
+#include "base/name.h"
 #include "runtime/thread.h"
 
 #define PF_STACK     64   /* running timers per thread and profiler */
@@ -75,8 +75,13 @@ uint64_t pf_profile_dropped(pferris_profiler_t *p) PF_HIDDEN;
 double pf_profile_elapsed(pferris_profiler_t *p) PF_HIDDEN;
 
 /* Sums of the default profiler's counters, name by name (live counters for the tuner). */
-typedef void (*pf_counter_cb)(const char *name, long long value, void *arg);
-void pf_counters_foreach(pf_counter_cb cb, void *arg) PF_HIDDEN;
+typedef void (*pf_profile_counter_cb)(const char *name, long long value, void *arg);
+void pf_profile_counters_foreach(pf_profile_counter_cb cb, void *arg) PF_HIDDEN;
+
+/* Where the default profiler's closed timer intervals go, on the stopping thread (the timeline
+ * installs its recorder here); NULL: nowhere. */
+typedef void (*pf_profile_interval_fn)(uint32_t name, uint64_t start_ticks, uint64_t end_ticks);
+extern pf_profile_interval_fn pf_profile_interval_sink PF_HIDDEN;
 
 /* In a fork child: the default profiler starts empty. */
 void pf_profile_after_fork(void) PF_HIDDEN;

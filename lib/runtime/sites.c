@@ -10,7 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "base/clock.h"
-#include "base/util.h"
+#include "base/arena.h"
+#include "base/warn.h"
 
 #define SITE_SLOTS  (2 * PF_MAX_SITES)
 #define PAGE        64
@@ -20,7 +21,7 @@
 #define BUSY        2u
 #define WEIGHT_BITS 40
 
-uint8_t pf_sampled_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
 
 typedef struct {
     uint64_t hash;
@@ -96,8 +97,8 @@ void pf_sites_init(long long mean, int depth)
     }
     S.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
     size_t n = (size_t)1 << S.table_log;
-    S.keys = pf_zalloc(n * sizeof *S.keys);
-    S.values = pf_zalloc(n * sizeof *S.values);
+    S.keys = pf_arena_zalloc(n * sizeof *S.keys);
+    S.values = pf_arena_zalloc(n * sizeof *S.values);
     if (!S.keys || !S.values) {
         S.why = "out of memory";
         return;
@@ -158,7 +159,7 @@ static uint32_t intern_site(void **frames, uint32_t depth)
                     pf_fetch_add_relaxed(&S.folded, 1);
                     return 0;
                 }
-                void **copy = pf_zalloc(depth * sizeof *copy);
+                void **copy = pf_arena_zalloc(depth * sizeof *copy);
                 if (!copy)
                     return 0;
                 memcpy(copy, frames, depth * sizeof *copy);
@@ -181,11 +182,11 @@ static uint32_t intern_site(void **frames, uint32_t depth)
 static site_stat_t *stat_of(pf_thread_t *t, uint32_t site)
 {
     tsites_t *ts = t->sites;
-    if (!ts && !(ts = t->sites = pf_zalloc(sizeof *ts)))
+    if (!ts && !(ts = t->sites = pf_arena_zalloc(sizeof *ts)))
         return NULL;
     site_stat_t **page = &ts->pages[site / PAGE];
     if (!*page) {
-        site_stat_t *p = pf_zalloc(PAGE * sizeof *p);
+        site_stat_t *p = pf_arena_zalloc(PAGE * sizeof *p);
         if (!p)
             return NULL;
         pf_store_release(page, p);
@@ -217,7 +218,7 @@ static void remember(void *p, uint32_t site, uint64_t weighted)
         if ((v == EMPTY || v == TOMBSTONE) && pf_cas_acq_rel(k, &v, BUSY)) {
             pf_store_relaxed(&S.values[(h + i) & mask], (uint64_t)site << WEIGHT_BITS | weighted);
             pf_store_release(k, key);
-            uint8_t *f = &pf_sampled_filter[pf_ptr_slot(p)];
+            uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
             /* Saturates and then stays: such a slot always takes the lookup. */
             uint8_t c = pf_load_relaxed(f);
             while (c != 255 && !__atomic_compare_exchange_n(f, &c, (uint8_t)(c + 1), 0,
@@ -244,7 +245,7 @@ void pf_sites_forget(pf_thread_t *t, void *p)
             continue;
         uint64_t value = pf_load_relaxed(&S.values[(h + i) & mask]);
         pf_store_release(k, TOMBSTONE); /* only the thread freeing p gets here */
-        uint8_t *f = &pf_sampled_filter[pf_ptr_slot(p)];
+        uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
         uint8_t c = pf_load_relaxed(f);
         while (c != 255 && c != 0 &&
                !__atomic_compare_exchange_n(f, &c, (uint8_t)(c - 1), 0, __ATOMIC_RELAXED,
@@ -271,7 +272,7 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
     }
     if (!h->rng) {
         /* First sample decision of this thread: draw its first interval, unbiased. */
-        h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_ticks() ^ 1;
+        h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_clock_ticks() ^ 1;
         h->sample_left = S.mean == 1 ? -1 : next_interval(&h->rng) + h->sample_left;
         if (S.mean != 1 && h->sample_left >= 0)
             return;

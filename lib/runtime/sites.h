@@ -24,13 +24,13 @@
 #define PF_MAX_DEPTH  128
 #define PF_FILTER_LOG 16
 
-extern uint8_t pf_sampled_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+extern uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
 
 /* From the session's init: mean bytes between samples (0 off, 1 every allocation) and the
  * stack depth. Loads libunwind; warns once and turns sampling off when it cannot. */
 void pf_sites_init(long long mean, int depth) PF_HIDDEN;
 
-static inline uint32_t pf_ptr_slot(const void *p)
+static inline uint32_t pf_sites_slot(const void *p)
 {
     return (uint32_t)(((uintptr_t)p * 0x9E3779B97F4A7C15ull) >> (64 - PF_FILTER_LOG));
 }

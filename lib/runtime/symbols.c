@@ -138,7 +138,7 @@ static const sym_t *lookup(const module_t *m, uint64_t key)
     return key < s->value + (s->size ? s->size : 1) ? s : NULL;
 }
 
-void pf_symbolize(uintptr_t addr, pf_symbol_t *out)
+void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out)
 {
     snprintf(out->symbol, sizeof out->symbol, "??");
     snprintf(out->module, sizeof out->module, "??");

@@ -15,7 +15,7 @@ typedef struct {
 } pf_symbol_t;
 
 /* addr is a return address; the call instruction before it is what is named. */
-void pf_symbolize(uintptr_t addr, pf_symbol_t *out) PF_HIDDEN;
+void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out) PF_HIDDEN;
 /* Frees the symbol tables read so far. */
 void pf_symbols_release(void) PF_HIDDEN;
 

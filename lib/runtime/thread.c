@@ -11,8 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "base/clock.h"
-#include "runtime/heap.h"
-#include "base/util.h"
+#include "base/arena.h"
 
 __thread pf_thread_t *pf_self PF_HIDDEN __attribute__((tls_model("initial-exec")));
 __thread int pf_in_hook PF_HIDDEN __attribute__((tls_model("initial-exec")));
@@ -55,13 +54,13 @@ pf_thread_t *pf_thread_attach(void)
 {
     int saved = errno;
     pf_clock_init(); /* before the first tick is read: ticks are TSC or ns from here on */
-    pf_thread_t *t = pf_zalloc(sizeof *t);
+    pf_thread_t *t = pf_arena_zalloc(sizeof *t);
     if (!t) {
         errno = saved;
         return NULL;
     }
     t->tid = (int)syscall(SYS_gettid);
-    t->start_ticks = pf_ticks();
+    t->start_ticks = pf_clock_ticks();
     /* Published before pthread_setspecific, which may allocate and so re-enter the hooks. */
     pf_self = t;
     t->next = pf_load_relaxed(&head);
@@ -75,6 +74,13 @@ pf_thread_t *pf_thread_attach(void)
     return t;
 }
 
+static pf_thread_end_fn end_hook;
+
+void pf_thread_set_end_hook(pf_thread_end_fn fn)
+{
+    pf_store_release(&end_hook, fn);
+}
+
 void pf_thread_end(pf_thread_t *t)
 {
     if (!t || pf_load_relaxed(&t->exited))
@@ -83,9 +89,11 @@ void pf_thread_end(pf_thread_t *t)
     char name[16] = {0};
     prctl(PR_GET_NAME, name, 0, 0, 0);
     memcpy(t->name, name, sizeof name);
-    t->cpu_sec = pf_thread_cpu_sec(0);
-    pf_heap_flush(&t->heap);
-    pf_store_relaxed(&t->end_ticks, pf_ticks());
+    t->cpu_sec = pf_clock_thread_cpu_sec(0);
+    pf_thread_end_fn hook = pf_load_acquire(&end_hook);
+    if (hook)
+        hook(t);
+    pf_store_relaxed(&t->end_ticks, pf_clock_ticks());
     pf_store_release(&t->exited, 1);
     count_live(-1);
     errno = saved;
@@ -101,11 +109,11 @@ pf_thread_t *pf_thread_next(pf_thread_t *t)
     return pf_load_acquire(&t->next);
 }
 
-/* At least PF_ZALLOC_DIRECT bytes, so the array is a mapping of its own that can be given back. */
+/* At least PF_ARENA_DIRECT bytes, so the array is a mapping of its own that can be given back. */
 static size_t array_bytes(size_t n)
 {
     size_t bytes = n * sizeof(pf_thread_t *);
-    return bytes < PF_ZALLOC_DIRECT ? PF_ZALLOC_DIRECT : bytes;
+    return bytes < PF_ARENA_DIRECT ? PF_ARENA_DIRECT : bytes;
 }
 
 pf_thread_t **pf_thread_array(size_t *n)
@@ -116,7 +124,7 @@ pf_thread_t **pf_thread_array(size_t *n)
     for (pf_thread_t *t = first; t; t = pf_thread_next(t))
         count++;
     *n = 0;
-    pf_thread_t **a = count ? pf_zalloc(array_bytes(count)) : NULL;
+    pf_thread_t **a = count ? pf_arena_zalloc(array_bytes(count)) : NULL;
     if (!a)
         return NULL;
     size_t i = count;
@@ -129,7 +137,7 @@ pf_thread_t **pf_thread_array(size_t *n)
 void pf_thread_array_free(pf_thread_t **array, size_t n)
 {
     if (array)
-        pf_zfree(array, array_bytes(n));
+        pf_arena_free(array, array_bytes(n));
 }
 
 int pf_thread_live(void)
@@ -155,7 +163,7 @@ void pf_thread_after_fork(void)
     t->exited = 0;
     t->end_ticks = 0;
     t->cpu_sec = 0;
-    t->start_ticks = pf_ticks();
+    t->start_ticks = pf_clock_ticks();
     memset(&t->heap, 0, sizeof t->heap);
     t->next = NULL;
     head = t;
@@ -181,12 +189,12 @@ void pf_thread_name_of(int tid, char *buf)
 
 static pf_pthread_create_fn real_create;
 
-void pf_real_pthread_create_set(pf_pthread_create_fn fn)
+void pf_thread_real_create_set(pf_pthread_create_fn fn)
 {
     pf_store_release(&real_create, fn);
 }
 
-int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+int pf_thread_real_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            void *arg)
 {
     pf_pthread_create_fn f = pf_load_acquire(&real_create);
@@ -204,7 +212,7 @@ int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal, 
     if (stack)
         pthread_attr_setstacksize(&attr, stack);
     pthread_t th;
-    int rc = internal ? pf_real_pthread_create(&th, &attr, fn, arg)
+    int rc = internal ? pf_thread_real_create(&th, &attr, fn, arg)
                       : pthread_create(&th, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

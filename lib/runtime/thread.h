@@ -66,13 +66,17 @@ int pf_thread_live(void) PF_HIDDEN;
 int pf_thread_max_concurrent(void) PF_HIDDEN;
 /* Ends the calling thread's record (CPU time, name, end time); later events still count. */
 void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
+/* Called on the ending thread by pf_thread_end, before the end is published, so that a layer
+ * above (the heap) can settle the thread's figures. One hook; set before threads end. */
+typedef void (*pf_thread_end_fn)(pf_thread_t *t);
+void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
 /* In a fork child: the list becomes the calling thread alone, with fresh figures. */
 void pf_thread_after_fork(void) PF_HIDDEN;
 /* pthread_create as the program's threads would call it, for pferris's own threads: the
  * preload sets the real one, so they are not recorded as program threads. */
 typedef int (*pf_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-void pf_real_pthread_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
-int pf_real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+void pf_thread_real_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
+int pf_thread_real_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            void *arg) PF_HIDDEN;
 /* Starts a detached thread with every signal blocked (it inherits the mask in force at its
  * creation), so no asynchronous signal of the program is ever handled on it. internal: one of

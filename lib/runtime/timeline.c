@@ -2,7 +2,7 @@
  * heap, thread count and counters over time; read by `pferris report --trace` and `--svg`.
  *
  * Intervals: each thread that stops a timer gets one bounded buffer (TL_CAP intervals, from
- * pf_zalloc: mapped, so untouched pages cost nothing), reached through pf_self->timeline. Only
+ * pf_arena_zalloc: mapped, so untouched pages cost nothing), reached through pf_self->timeline. Only
  * the owner writes it: an interval is written, then the count is published with release, so a
  * reader that loads the count with acquire sees whole intervals. The buffer keeps the first
  * TL_CAP intervals (a ring would hand a concurrent reader half-overwritten entries); later ones
@@ -14,8 +14,8 @@
  * length is covered at a bounded cost. That rewrite races with a report built meanwhile, so the
  * array is under a sequence lock: the report retries its copy when a rewrite overlapped it.
  *
- * The MPI/Slurm rank is read here too (the report's "rank"), since this module owns the
- * process-level keys it adds. */
+ * The report layer (lib/report/timeline_json.c) reads what is recorded here through
+ * pf_timeline_intervals, pf_timeline_samples and pf_timeline_info. */
 #include "runtime/timeline.h"
 
 #include <errno.h>
@@ -29,14 +29,14 @@
 #include "base/clock.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
-#include "base/registry.h"
+#include "base/name.h"
 #include "runtime/thread.h"
-#include "base/util.h"
+#include "base/arena.h"
+#include "base/env.h"
+#include "base/warn.h"
 
 #define TL_CAP          8192 /* intervals per thread (192 KiB, touched as used) */
 #define TL_MAX_BUFFERS  128  /* threads with a buffer: at most 1 Mi intervals in a report */
-#define TL_SAMPLES      4096 /* samples kept; then halved, and the period doubled */
-#define TL_COUNTERS     8    /* counters sampled over time (the first ones seen) */
 #define DEFAULT_INTERVAL_MS 10
 
 typedef struct {
@@ -51,13 +51,6 @@ typedef struct {
     tl_ival_t iv[];
 } tl_buf_t;
 
-typedef struct {
-    uint64_t ticks;
-    int64_t live;
-    int64_t threads;
-    int64_t c[TL_COUNTERS];
-} tl_sample_t;
-
 int pf_timeline_on PF_HIDDEN;
 
 /* Where a thread's pointer goes when not even a counting header could be had: its intervals are
@@ -70,18 +63,16 @@ static struct {
     int pid;                     /* the process whose sampler runs; 0 when none */
     long long base_ms;           /* PFERRIS_INTERVAL_MS; 0: no sampler */
     long long period_ms;         /* base_ms doubled per halving; sampler-written */
-    int rank;                    /* -1: none found */
-    const char *rank_env;
     uint32_t seq;                /* odd while the sampler rewrites the array */
     uint32_t n;                  /* samples written; published with release */
     uint32_t halvings;
     uint32_t ncounters;          /* columns of c[] in use; published with release */
-    uint32_t counter_id[TL_COUNTERS];
-    tl_sample_t *s;
+    uint32_t counter_id[PF_TIMELINE_COUNTERS];
+    pf_timeline_sample_t *s;
     pf_name_stats_t *scratch;
     int want;                    /* samples are configured (base_ms > 0) and memory is there */
     double ticks_per_ms;
-} S = {.rank = -1};
+} S;
 
 /* ---- intervals (the owning thread) ------------------------------------------------------ */
 
@@ -90,16 +81,16 @@ static tl_buf_t *buffer_new(pf_thread_t *t)
     int saved = errno;
     tl_buf_t *b = NULL;
     if (pf_fetch_add_relaxed(&buffers, 1) < TL_MAX_BUFFERS &&
-        (b = pf_zalloc(sizeof *b + TL_CAP * sizeof(tl_ival_t))))
+        (b = pf_arena_zalloc(sizeof *b + TL_CAP * sizeof(tl_ival_t))))
         b->cap = TL_CAP;
-    else if (!(b = pf_zalloc(sizeof *b))) /* cap 0: the thread's drops stay its own */
+    else if (!(b = pf_arena_zalloc(sizeof *b))) /* cap 0: the thread's drops stay its own */
         b = no_buffer;
     pf_store_release(&t->timeline, (void *)b);
     errno = saved;
     return b;
 }
 
-void pf_timeline_interval(uint32_t name, uint64_t start_ticks, uint64_t end_ticks)
+static void interval(uint32_t name, uint64_t start_ticks, uint64_t end_ticks)
 {
     pf_thread_t *t = pf_self;
     if (pf_unlikely(!t))
@@ -122,27 +113,27 @@ void pf_timeline_interval(uint32_t name, uint64_t start_ticks, uint64_t end_tick
 
 /* ---- samples (the sampler thread) ------------------------------------------------------- */
 
-static void sample_store(tl_sample_t *d, const tl_sample_t *v)
+static void sample_store(pf_timeline_sample_t *d, const pf_timeline_sample_t *v)
 {
     pf_store_relaxed(&d->ticks, v->ticks);
     pf_store_relaxed(&d->live, v->live);
     pf_store_relaxed(&d->threads, v->threads);
-    for (int k = 0; k < TL_COUNTERS; k++)
+    for (int k = 0; k < PF_TIMELINE_COUNTERS; k++)
         pf_store_relaxed(&d->c[k], v->c[k]);
 }
 
-static void sample_load(tl_sample_t *d, const tl_sample_t *v)
+static void sample_load(pf_timeline_sample_t *d, const pf_timeline_sample_t *v)
 {
     d->ticks = pf_load_relaxed(&v->ticks);
     d->live = pf_load_relaxed(&v->live);
     d->threads = pf_load_relaxed(&v->threads);
-    for (int k = 0; k < TL_COUNTERS; k++)
+    for (int k = 0; k < PF_TIMELINE_COUNTERS; k++)
         d->c[k] = pf_load_relaxed(&v->c[k]);
 }
 
 /* The figures of this moment. Counter columns are given to counters in the order they are
  * first seen, so a column never changes meaning. */
-static void sample_now(tl_sample_t *v)
+static void sample_now(pf_timeline_sample_t *v)
 {
     memset(v, 0, sizeof *v);
     pf_heap_totals_t h;
@@ -159,7 +150,7 @@ static void sample_now(tl_sample_t *v)
             while (k < nc && S.counter_id[k] != i)
                 k++;
             if (k == nc) {
-                if (nc == TL_COUNTERS)
+                if (nc == PF_TIMELINE_COUNTERS)
                     continue;
                 S.counter_id[nc] = i;
                 pf_store_release(&S.ncounters, ++nc);
@@ -167,25 +158,25 @@ static void sample_now(tl_sample_t *v)
             v->c[k] = S.scratch[i].counter;
         }
     }
-    v->ticks = pf_ticks();
+    v->ticks = pf_clock_ticks();
 }
 
 static void sample_take(void)
 {
-    tl_sample_t v;
+    pf_timeline_sample_t v;
     sample_now(&v);
     uint32_t n = S.n;
-    if (n == TL_SAMPLES) {
+    if (n == PF_TIMELINE_SAMPLES) {
         /* Keep every other sample: the same span at half the resolution. */
         /* An acquire-release RMW, not a store and a fence (which TSan cannot follow): the
          * rewrites below cannot move before the odd sequence number. */
         uint32_t seq = __atomic_fetch_add(&S.seq, 1, __ATOMIC_ACQ_REL);
-        for (uint32_t i = 0; i < TL_SAMPLES / 2; i++) {
-            tl_sample_t keep;
+        for (uint32_t i = 0; i < PF_TIMELINE_SAMPLES / 2; i++) {
+            pf_timeline_sample_t keep;
             sample_load(&keep, &S.s[2 * i]);
             sample_store(&S.s[i], &keep);
         }
-        n = TL_SAMPLES / 2;
+        n = PF_TIMELINE_SAMPLES / 2;
         pf_store_relaxed(&S.n, n);
         pf_store_relaxed(&S.halvings, S.halvings + 1);
         pf_store_relaxed(&S.period_ms, S.period_ms * 2);
@@ -231,14 +222,14 @@ void pf_timeline_threads_begin(void)
         sampler_start();
 }
 
-void pf_timeline_heap_tick(void)
+static void heap_tick(void)
 {
     /* Only while the process has a single thread (no sampler yet): the caller is then the only
      * writer of the samples. */
     if (!pf_load_relaxed(&S.want) || pf_load_relaxed(&S.pid) != 0)
         return;
     uint32_t n = pf_load_relaxed(&S.n);
-    uint64_t now = pf_ticks();
+    uint64_t now = pf_clock_ticks();
     double need = (double)pf_load_relaxed(&S.period_ms) * S.ticks_per_ms;
     if (n && (double)(now - pf_load_relaxed(&S.s[n - 1].ticks)) < need)
         return;
@@ -247,39 +238,21 @@ void pf_timeline_heap_tick(void)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-/* The MPI or Slurm rank of this process, from the first of the launchers' variables set. A
- * value that is not a rank is ignored: the variable belongs to the launcher, not to us. */
-static void read_rank(void)
-{
-    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *s = getenv(vars[i]);
-        if (!s || !*s)
-            continue;
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (*end == '\0' && errno == 0 && v >= 0 && v <= 1 << 30) {
-            S.rank = (int)v;
-            S.rank_env = vars[i];
-            return;
-        }
-    }
-}
-
 void pf_timeline_start(void)
 {
     int saved = errno;
-    read_rank();
     int on = pf_env_bool("PFERRIS_TIMELINE", 1);
     S.base_ms = pf_env_ll("PFERRIS_INTERVAL_MS", on ? DEFAULT_INTERVAL_MS : 0, 0, 3600000,
                           "a number of milliseconds");
     pf_store_relaxed(&pf_timeline_on, on);
+    if (on)
+        pf_store_relaxed(&pf_profile_interval_sink, interval);
+    pf_heap_set_flush_hook(heap_tick);
     if (S.base_ms > 0) {
-        S.s = pf_zalloc(TL_SAMPLES * sizeof *S.s);
-        S.scratch = pf_zalloc(PF_MAX_NAMES * sizeof *S.scratch);
+        S.s = pf_arena_zalloc(PF_TIMELINE_SAMPLES * sizeof *S.s);
+        S.scratch = pf_arena_zalloc(PF_MAX_NAMES * sizeof *S.scratch);
         S.period_ms = S.base_ms;
-        S.ticks_per_ms = 1e-3 / pf_ticks_to_sec(1);
+        S.ticks_per_ms = 1e-3 / pf_clock_ticks_to_sec(1);
         if (S.s && S.scratch)
             pf_store_release(&S.want, 1);
         else
@@ -308,63 +281,12 @@ void pf_timeline_after_fork(void)
     S.pid = 0; /* the sampler did not survive the fork: it starts again with a second thread */
 }
 
-/* ---- the report ------------------------------------------------------------------------- */
-
-static double since_origin(uint64_t ticks, uint64_t origin)
+/* 0 samples if the sampler kept rewriting the array through every retry, which a
+ * stopped-at-exit sampler never does. */
+uint32_t pf_timeline_samples(pf_timeline_sample_t *out, uint32_t *halvings)
 {
-    return ticks > origin ? pf_ticks_to_sec(ticks - origin) : 0.0;
-}
-
-static json_t *intervals_json(uint64_t origin, uint64_t *dropped)
-{
-    json_t *arr = json_array();
-    size_t nthreads;
-    pf_thread_t **all = pf_thread_array(&nthreads); /* oldest first, as the report's threads */
-    for (size_t i = 0; i < nthreads; i++) {
-        pf_thread_t *t = all[i];
-        tl_buf_t *b = pf_load_acquire(&t->timeline);
-        if (!b || b == no_buffer)
-            continue;
-        uint32_t n = pf_load_acquire(&b->n);
-        *dropped += pf_load_relaxed(&b->dropped);
-        for (uint32_t k = 0; k < n; k++) {
-            const tl_ival_t *iv = &b->iv[k];
-            const char *name = pf_name_str(iv->name);
-            json_t *o = json_object();
-            json_object_set_new(o, "tid", json_integer(t->tid));
-            json_object_set_new(o, "name", json_string(name ? name : "?"));
-            json_object_set_new(o, "start", json_real(since_origin(iv->start, origin)));
-            json_object_set_new(o, "end", json_real(since_origin(iv->end, origin)));
-            json_array_append_new(arr, o);
-        }
-    }
-    pf_thread_array_free(all, nthreads);
-    *dropped += pf_load_relaxed(&unbuffered_drops);
-    return arr;
-}
-
-static json_t *sample_json(const tl_sample_t *v, uint32_t nc, uint64_t origin)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "t", json_real(since_origin(v->ticks, origin)));
-    json_object_set_new(o, "live_bytes", json_integer(v->live));
-    json_object_set_new(o, "threads", json_integer(v->threads));
-    if (nc) {
-        json_t *c = json_object();
-        for (uint32_t k = 0; k < nc; k++) {
-            const char *name = pf_name_str(S.counter_id[k]);
-            if (name)
-                json_object_set_new(c, name, json_integer(v->c[k]));
-        }
-        json_object_set_new(o, "counters", c);
-    }
-    return o;
-}
-
-/* A consistent copy of the samples (see the sequence lock above); 0 samples if the sampler
- * kept rewriting the array through every retry, which a stopped-at-exit sampler never does. */
-static uint32_t samples_copy(tl_sample_t *out, uint32_t *halvings)
-{
+    if (!S.s || !pf_load_relaxed(&S.want))
+        return 0;
     for (int tries = 0; tries < 1000; tries++) {
         uint32_t s1 = pf_load_acquire(&S.seq);
         if (s1 & 1) {
@@ -372,8 +294,8 @@ static uint32_t samples_copy(tl_sample_t *out, uint32_t *halvings)
             continue;
         }
         uint32_t n = pf_load_acquire(&S.n);
-        if (n > TL_SAMPLES)
-            n = TL_SAMPLES;
+        if (n > PF_TIMELINE_SAMPLES)
+            n = PF_TIMELINE_SAMPLES;
         for (uint32_t i = 0; i < n; i++)
             sample_load(&out[i], &S.s[i]);
         *halvings = pf_load_relaxed(&S.halvings);
@@ -385,48 +307,32 @@ static uint32_t samples_copy(tl_sample_t *out, uint32_t *halvings)
     return 0;
 }
 
-void pf_timeline_report(json_t *r)
+uint64_t pf_timeline_intervals(pf_timeline_interval_cb cb, void *arg)
 {
-    if (S.rank >= 0) {
-        json_object_set_new(r, "rank", json_integer(S.rank));
-        json_object_set_new(r, "rank_source", json_string(S.rank_env));
+    uint64_t dropped = 0;
+    size_t nthreads;
+    pf_thread_t **all = pf_thread_array(&nthreads); /* oldest first, as the report's threads */
+    for (size_t i = 0; i < nthreads; i++) {
+        pf_thread_t *t = all[i];
+        tl_buf_t *b = pf_load_acquire(&t->timeline);
+        if (!b || b == no_buffer)
+            continue;
+        uint32_t n = pf_load_acquire(&b->n);
+        dropped += pf_load_relaxed(&b->dropped);
+        for (uint32_t k = 0; k < n; k++)
+            cb(t->tid, b->iv[k].name, b->iv[k].start, b->iv[k].end, arg);
     }
-    uint64_t origin = pf_clock_origin(), dropped = 0;
-    /* The sample of this moment is taken first: listing the intervals takes a while. */
-    tl_sample_t last;
-    memset(&last, 0, sizeof last);
-    pf_heap_totals_t h;
-    pf_heap_totals(&h);
-    last.ticks = pf_ticks();
-    last.live = h.live;
-    last.threads = pf_thread_live();
-    json_t *tl = json_object();
-    json_object_set_new(tl, "enabled", json_boolean(pf_load_relaxed(&pf_timeline_on)));
-    json_object_set_new(tl, "interval_ms", json_integer(S.base_ms));
-    json_object_set_new(tl, "intervals", intervals_json(origin, &dropped));
+    pf_thread_array_free(all, nthreads);
+    return dropped + pf_load_relaxed(&unbuffered_drops);
+}
 
-    json_t *samples = json_array();
-    uint32_t halvings = 0;
-    size_t size = TL_SAMPLES * sizeof(tl_sample_t);
-    tl_sample_t *copy = S.s && pf_load_relaxed(&S.want) ? pf_zalloc(size) : NULL;
-    uint32_t nc = pf_load_acquire(&S.ncounters);
-    if (copy) {
-        uint32_t n = samples_copy(copy, &halvings);
-        /* Samples the sampler took while this report was being built come after the
-         * report's own moment: left out, so that time only moves forward. */
-        for (uint32_t i = 0; i < n && copy[i].ticks <= last.ticks; i++)
-            json_array_append_new(samples, sample_json(&copy[i], nc, origin));
-        /* One more, of this moment, so that the curves reach the end of the run. Its counters
-         * are left out: the report's "counters" are their values at the end. */
-        json_array_append_new(samples, sample_json(&last, 0, origin));
-        pf_zfree(copy, size);
-    }
-    json_object_set_new(tl, "sample_period_ms",
-                        json_integer(S.base_ms << (halvings < 40 ? halvings : 40)));
-    json_object_set_new(tl, "samples", samples);
-    json_t *d = json_object();
-    json_object_set_new(d, "intervals", json_integer((json_int_t)dropped));
-    json_object_set_new(d, "sample_halvings", json_integer(halvings));
-    json_object_set_new(tl, "dropped", d);
-    json_object_set_new(r, "timeline", tl);
+void pf_timeline_info(pf_timeline_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->enabled = pf_load_relaxed(&pf_timeline_on);
+    out->interval_ms = S.base_ms;
+    out->sampling = S.s && pf_load_relaxed(&S.want);
+    out->ncounters = pf_load_acquire(&S.ncounters);
+    for (uint32_t k = 0; k < out->ncounters; k++)
+        out->counter_id[k] = S.counter_id[k];
 }

@@ -18,7 +18,9 @@
 #include "runtime/sites.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
-#include "base/util.h"
+#include "base/arena.h"
+#include "base/env.h"
+#include "base/warn.h"
 
 #define DEFAULT_OUTPUT "pferris.%e.%p.json"
 #define DEFAULT_SAMPLE 524288
@@ -35,7 +37,9 @@ static struct {
     char cwd[PATH_MAX];
     char start_time[96];
     char **argv;
-} S;
+    int rank;                    /* -1: none found */
+    const char *rank_source;
+} S = {.rank = -1};
 
 /* ISO 8601 UTC without gmtime (which may load time zone files and allocate at init). */
 static void iso_time(char *buf, size_t size)
@@ -58,7 +62,7 @@ static void iso_time(char *buf, size_t size)
 static char **read_argv(void)
 {
     size_t cap = 1 << 16;
-    char *buf = pf_zalloc(cap + 1);
+    char *buf = pf_arena_zalloc(cap + 1);
     if (!buf)
         return NULL;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -74,7 +78,7 @@ static char **read_argv(void)
         argc += buf[i] == '\0';
     if (len && buf[len - 1] != '\0')
         argc++; /* truncated: the last word ends at the buffer's end */
-    char **argv = pf_zalloc((argc + 1) * sizeof *argv);
+    char **argv = pf_arena_zalloc((argc + 1) * sizeof *argv);
     if (!argv)
         return NULL;
     size_t k = 0;
@@ -94,6 +98,26 @@ static int in_ld_preload(void)
     const char *base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
     return strstr(pre, base) != NULL;
+}
+
+/* The MPI or Slurm rank of this process, from the first of the launchers' variables set. A
+ * value that is not a rank is ignored: the variable belongs to the launcher, not to us. */
+static void read_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *s = getenv(vars[i]);
+        if (!s || !*s)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (*end == '\0' && errno == 0 && v >= 0 && v <= 1 << 30) {
+            S.rank = (int)v;
+            S.rank_source = vars[i];
+            return;
+        }
+    }
 }
 
 static void after_fork_child(void)
@@ -129,7 +153,7 @@ void pf_session_init(int preloaded)
     pf_config.workers = (int)pf_env_ll("PFERRIS_WORKERS", 0, 1, 1 << 20, "a worker count");
     pf_config.stack_depth = (int)pf_env_ll("PFERRIS_STACK_DEPTH", 32, 1, PF_MAX_DEPTH,
                                            "a number of frames");
-    pf_heap_enabled = pf_config.heap;
+    pf_heap_set_enabled(pf_config.heap);
     pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
     S.output = getenv("PFERRIS_OUTPUT");
@@ -143,6 +167,7 @@ void pf_session_init(int preloaded)
     if (!getcwd(S.cwd, sizeof S.cwd))
         S.cwd[0] = '\0';
     S.argv = read_argv();
+    read_rank();
     S.pid = (int)getpid();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (S.report_at_exit)
@@ -178,13 +203,15 @@ int pf_session_expand(const char *pattern, char *out, size_t size)
     return 0;
 }
 
-static pf_process_info_t process_info(void)
+pf_process_info_t pf_session_process_info(void)
 {
     pf_process_info_t info = {
         .argv = (const char *const *)S.argv,
         .start_time = S.start_time[0] ? S.start_time : NULL,
         .workers_requested = pf_config.workers,
         .heap_enabled = pf_config.heap,
+        .rank = S.rank,
+        .rank_source = S.rank_source,
     };
     return info;
 }
@@ -247,7 +274,7 @@ static int sink_put(const char *data, size_t len, void *arg)
 
 static int dump(json_t *r, int fd)
 {
-    sink_t *k = pf_zalloc(sizeof *k);
+    sink_t *k = pf_arena_zalloc(sizeof *k);
     if (!k)
         return -ENOMEM;
     k->fd = fd;
@@ -256,7 +283,7 @@ static int dump(json_t *r, int fd)
         rc = sink_put("\n", 1, k);
     if (sink_flush(k) != 0 || rc != 0)
         rc = -EIO;
-    pf_zfree(k, sizeof *k);
+    pf_arena_free(k, sizeof *k);
     return rc;
 }
 
@@ -264,7 +291,7 @@ int pf_session_write(const char *path, char *used, size_t size)
 {
     pf_in_hook++;
     int rc = 0;
-    pf_process_info_t info = process_info();
+    pf_process_info_t info = pf_session_process_info();
     json_t *r = pf_report_build(pferris_default(), &info);
     if (!r) {
         rc = -ENOMEM;
@@ -320,14 +347,4 @@ void pf_session_exec_attempt(void)
 {
     if ((int)getpid() == S.pid) /* not a vfork child writing into its parent's memory */
         S.exec_attempted = 1;
-}
-
-PF_EXPORT json_t *pferris_get_report(pferris_profiler_t *p)
-{
-    if (!p)
-        return NULL;
-    if (p != pferris_default())
-        return pf_report_build(p, NULL);
-    pf_process_info_t info = process_info();
-    return pf_report_build(p, &info);
 }

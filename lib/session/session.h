@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "base/atomic.h"
+#include "report/report.h"
 
 typedef struct {
     int heap;              /* PFERRIS_HEAP */
@@ -19,6 +20,8 @@ extern pf_config_t pf_config PF_HIDDEN;
 
 /* preloaded: 1 from the preload's constructor when this library is in LD_PRELOAD. */
 void pf_session_init(int preloaded) PF_HIDDEN;
+/* What the report says of this process (command line, start, rank, configuration). */
+pf_process_info_t pf_session_process_info(void) PF_HIDDEN;
 /* Writes the report once per process (normal exit, exit from any thread, _exit). */
 void pf_session_exit(void) PF_HIDDEN;
 /* A forked child that calls exec and fails leaves no report of its own. */

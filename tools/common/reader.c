@@ -4,6 +4,7 @@
  * every known field has its documented type, so the tools can read it without re-checking
  * types at every use (they still read through helpers that tolerate a missing field). */
 #include "common/reader.h"
+#include "report/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,8 @@ struct shape {
 static const shape_t tree; /* timing_tree: defined below, it refers to itself */
 
 static const field_t node_f[] = {
-    {"name", T_STR, NULL},     {"count", T_INT, NULL}, {"total", T_NUM, NULL},
-    {"self", T_NUM, NULL},     {"children", T_ARR, &tree}, {NULL, 0, NULL},
+    {PF_KEY_NAME, T_STR, NULL},     {PF_KEY_COUNT, T_INT, NULL}, {PF_KEY_TOTAL, T_NUM, NULL},
+    {PF_KEY_SELF, T_NUM, NULL},     {PF_KEY_CHILDREN, T_ARR, &tree}, {NULL, 0, NULL},
 };
 static const shape_t node = {S_FIELDS, node_f, 0, NULL};
 static const shape_t tree = {S_ARRAY, NULL, T_OBJ, &node};
@@ -57,99 +58,99 @@ static const shape_t map_int = {S_MAP, NULL, T_INT, NULL};
 static const shape_t list_str = {S_ARRAY, NULL, T_STR, NULL};
 
 static const field_t stat_f[] = {
-    {"count", T_INT, NULL}, {"total", T_NUM, NULL}, {"min", T_NUM, NULL},
-    {"max", T_NUM, NULL},   {"mean", T_NUM, NULL},  {NULL, 0, NULL},
+    {PF_KEY_COUNT, T_INT, NULL}, {PF_KEY_TOTAL, T_NUM, NULL}, {PF_KEY_MIN, T_NUM, NULL},
+    {PF_KEY_MAX, T_NUM, NULL},   {PF_KEY_MEAN, T_NUM, NULL},  {NULL, 0, NULL},
 };
 static const shape_t tstat = {S_FIELDS, stat_f, 0, NULL};
 static const shape_t stats = {S_MAP, NULL, T_OBJ, &tstat};
 
-static const field_t mem_f[] = {{"last", T_INT, NULL}, {"peak", T_INT, NULL}, {NULL, 0, NULL}};
+static const field_t mem_f[] = {{PF_KEY_LAST, T_INT, NULL}, {PF_KEY_PEAK, T_INT, NULL}, {NULL, 0, NULL}};
 static const shape_t mem = {S_FIELDS, mem_f, 0, NULL};
 static const shape_t mems = {S_MAP, NULL, T_OBJ, &mem};
 
 static const field_t thread_f[] = {
-    {"tid", T_INT, NULL},         {"name", T_STR, NULL},
-    {"start", T_NUM, NULL},       {"end", T_NUM, NULL},
-    {"running", T_BOOL, NULL},    {"cpu_time", T_NUM | T_NULL, NULL},
-    {"allocations", T_INT, NULL}, {"bytes_allocated", T_INT, NULL},
-    {"frees", T_INT, NULL},       {"bytes_freed", T_INT, NULL},
-    {"pid", T_INT, NULL},         {"rank", T_INT, NULL},
+    {PF_KEY_TID, T_INT, NULL},         {PF_KEY_NAME, T_STR, NULL},
+    {PF_KEY_START, T_NUM, NULL},       {PF_KEY_END, T_NUM, NULL},
+    {PF_KEY_RUNNING, T_BOOL, NULL},    {PF_KEY_CPU_TIME, T_NUM | T_NULL, NULL},
+    {PF_KEY_ALLOCATIONS, T_INT, NULL}, {PF_KEY_BYTES_ALLOCATED, T_INT, NULL},
+    {PF_KEY_FREES, T_INT, NULL},       {PF_KEY_BYTES_FREED, T_INT, NULL},
+    {PF_KEY_PID, T_INT, NULL},         {PF_KEY_RANK, T_INT, NULL},
     {NULL, 0, NULL},
 };
 static const shape_t thread = {S_FIELDS, thread_f, 0, NULL};
 static const shape_t threads = {S_ARRAY, NULL, T_OBJ, &thread};
 
 static const field_t bucket_f[] = {
-    {"min", T_INT, NULL}, {"max", T_INT, NULL}, {"count", T_INT, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_MIN, T_INT, NULL}, {PF_KEY_MAX, T_INT, NULL}, {PF_KEY_COUNT, T_INT, NULL}, {NULL, 0, NULL}};
 static const shape_t bucket = {S_FIELDS, bucket_f, 0, NULL};
 static const shape_t histogram = {S_ARRAY, NULL, T_OBJ, &bucket};
 
 static const field_t frame_f[] = {
-    {"symbol", T_STR | T_NULL, NULL}, {"module", T_STR | T_NULL, NULL},
-    {"offset", T_INT | T_NULL, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_SYMBOL, T_STR | T_NULL, NULL}, {PF_KEY_MODULE, T_STR | T_NULL, NULL},
+    {PF_KEY_OFFSET, T_INT | T_NULL, NULL}, {NULL, 0, NULL}};
 static const shape_t frame = {S_FIELDS, frame_f, 0, NULL};
 static const shape_t frames = {S_ARRAY, NULL, T_OBJ, &frame};
 static const field_t site_f[] = {
-    {"frames", T_ARR, &frames}, {"allocations", T_NUM, NULL}, {"bytes", T_NUM, NULL},
-    {"live_bytes", T_NUM, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_FRAMES, T_ARR, &frames}, {PF_KEY_ALLOCATIONS, T_NUM, NULL}, {PF_KEY_BYTES, T_NUM, NULL},
+    {PF_KEY_LIVE_BYTES, T_NUM, NULL}, {NULL, 0, NULL}};
 static const shape_t site = {S_FIELDS, site_f, 0, NULL};
 static const shape_t sites = {S_ARRAY, NULL, T_OBJ, &site};
 
 static const field_t heap_f[] = {
-    {"enabled", T_BOOL, NULL},
-    {"allocations", T_INT, NULL},
-    {"frees", T_INT, NULL},
-    {"bytes_allocated", T_INT, NULL},
-    {"bytes_allocated_usable", T_INT, NULL},
-    {"bytes_freed", T_INT, NULL},
-    {"peak_bytes", T_INT, NULL},
-    {"live_bytes", T_INT, NULL},
-    {"peak_error_bound", T_INT, NULL},
-    {"size_histogram", T_ARR, &histogram},
-    {"sites", T_ARR, &sites},
+    {PF_KEY_ENABLED, T_BOOL, NULL},
+    {PF_KEY_ALLOCATIONS, T_INT, NULL},
+    {PF_KEY_FREES, T_INT, NULL},
+    {PF_KEY_BYTES_ALLOCATED, T_INT, NULL},
+    {PF_KEY_BYTES_ALLOCATED_USABLE, T_INT, NULL},
+    {PF_KEY_BYTES_FREED, T_INT, NULL},
+    {PF_KEY_PEAK_BYTES, T_INT, NULL},
+    {PF_KEY_LIVE_BYTES, T_INT, NULL},
+    {PF_KEY_PEAK_ERROR_BOUND, T_INT, NULL},
+    {PF_KEY_SIZE_HISTOGRAM, T_ARR, &histogram},
+    {PF_KEY_SITES, T_ARR, &sites},
     {NULL, 0, NULL},
 };
 static const shape_t heap = {S_FIELDS, heap_f, 0, NULL};
 
 static const field_t workers_f[] = {
-    {"requested", T_INT | T_NULL, NULL}, {"max_concurrent_threads", T_INT, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_REQUESTED, T_INT | T_NULL, NULL}, {PF_KEY_MAX_CONCURRENT_THREADS, T_INT, NULL}, {NULL, 0, NULL}};
 static const shape_t workers = {S_FIELDS, workers_f, 0, NULL};
 
 static const field_t ival_f[] = {
-    {"tid", T_INT, NULL}, {"name", T_STR, NULL}, {"start", T_NUM, NULL},
-    {"end", T_NUM, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_TID, T_INT, NULL}, {PF_KEY_NAME, T_STR, NULL}, {PF_KEY_START, T_NUM, NULL},
+    {PF_KEY_END, T_NUM, NULL}, {NULL, 0, NULL}};
 static const shape_t ival = {S_FIELDS, ival_f, 0, NULL};
 static const shape_t ivals = {S_ARRAY, NULL, T_OBJ, &ival};
 static const field_t sample_f[] = {
-    {"t", T_NUM, NULL}, {"live_bytes", T_INT, NULL}, {"threads", T_INT, NULL},
-    {"counters", T_OBJ, &map_int}, {NULL, 0, NULL}};
+    {PF_KEY_T, T_NUM, NULL}, {PF_KEY_LIVE_BYTES, T_INT, NULL}, {PF_KEY_THREADS, T_INT, NULL},
+    {PF_KEY_COUNTERS, T_OBJ, &map_int}, {NULL, 0, NULL}};
 static const shape_t sample = {S_FIELDS, sample_f, 0, NULL};
 static const shape_t samples = {S_ARRAY, NULL, T_OBJ, &sample};
 static const field_t timeline_f[] = {
-    {"enabled", T_BOOL, NULL},      {"interval_ms", T_INT, NULL},
-    {"sample_period_ms", T_INT, NULL}, {"intervals", T_ARR, &ivals},
-    {"samples", T_ARR, &samples},   {"dropped", T_OBJ, &map_int},
+    {PF_KEY_ENABLED, T_BOOL, NULL},      {PF_KEY_INTERVAL_MS, T_INT, NULL},
+    {PF_KEY_SAMPLE_PERIOD_MS, T_INT, NULL}, {PF_KEY_INTERVALS, T_ARR, &ivals},
+    {PF_KEY_SAMPLES, T_ARR, &samples},   {PF_KEY_DROPPED, T_OBJ, &map_int},
     {NULL, 0, NULL},
 };
 static const shape_t timeline = {S_FIELDS, timeline_f, 0, NULL};
 
 /* A report's sections; a merged report's "processes" holds whole reports of this shape. */
 #define REPORT_FIELDS                                                                          \
-    {"schema", T_STR, NULL}, {"pferris_version", T_STR, NULL}, {"pid", T_INT | T_NULL, NULL}, \
-        {"ppid", T_INT | T_NULL, NULL}, {"hostname", T_STR | T_NULL, NULL},                    \
-        {"command", T_ARR, &list_str}, {"start_time", T_STR | T_NULL, NULL},                   \
-        {"total_elapsed", T_NUM, NULL}, {"timings", T_OBJ, &map_num},                          \
-        {"timing_stats", T_OBJ, &stats}, {"timing_tree", T_ARR, &tree},                        \
-        {"memory_usage", T_OBJ, &map_int}, {"memory_stats", T_OBJ, &mems},                     \
-        {"counters", T_OBJ, &map_int}, {"threads", T_ARR, &threads}, {"heap", T_OBJ, &heap},   \
-        {"workers", T_OBJ, &workers}, {"dropped", T_OBJ, &map_int}, {"rank", T_INT, NULL},     \
-        {"rank_source", T_STR, NULL}, {"timeline", T_OBJ, &timeline}, {"file", T_STR, NULL}
+    {PF_KEY_SCHEMA, T_STR, NULL}, {PF_KEY_PFERRIS_VERSION, T_STR, NULL}, {PF_KEY_PID, T_INT | T_NULL, NULL}, \
+        {PF_KEY_PPID, T_INT | T_NULL, NULL}, {PF_KEY_HOSTNAME, T_STR | T_NULL, NULL},                    \
+        {PF_KEY_COMMAND, T_ARR, &list_str}, {PF_KEY_START_TIME, T_STR | T_NULL, NULL},                   \
+        {PF_KEY_TOTAL_ELAPSED, T_NUM, NULL}, {PF_KEY_TIMINGS, T_OBJ, &map_num},                          \
+        {PF_KEY_TIMING_STATS, T_OBJ, &stats}, {PF_KEY_TIMING_TREE, T_ARR, &tree},                        \
+        {PF_KEY_MEMORY_USAGE, T_OBJ, &map_int}, {PF_KEY_MEMORY_STATS, T_OBJ, &mems},                     \
+        {PF_KEY_COUNTERS, T_OBJ, &map_int}, {PF_KEY_THREADS, T_ARR, &threads}, {PF_KEY_HEAP, T_OBJ, &heap},   \
+        {PF_KEY_WORKERS, T_OBJ, &workers}, {PF_KEY_DROPPED, T_OBJ, &map_int}, {PF_KEY_RANK, T_INT, NULL},     \
+        {PF_KEY_RANK_SOURCE, T_STR, NULL}, {PF_KEY_TIMELINE, T_OBJ, &timeline}, {PF_KEY_FILE, T_STR, NULL}
 
 static const field_t process_f[] = {REPORT_FIELDS, {NULL, 0, NULL}};
 static const shape_t process = {S_FIELDS, process_f, 0, NULL};
 static const shape_t processes = {S_ARRAY, NULL, T_OBJ, &process};
 static const field_t report_f[] = {
-    REPORT_FIELDS, {"processes", T_ARR, &processes}, {"merged", T_OBJ, NULL}, {NULL, 0, NULL}};
+    REPORT_FIELDS, {PF_KEY_PROCESSES, T_ARR, &processes}, {PF_KEY_MERGED, T_OBJ, NULL}, {NULL, 0, NULL}};
 static const shape_t report = {S_FIELDS, report_f, 0, NULL};
 
 /* ---- walking ---------------------------------------------------------------------------- */
@@ -273,7 +274,7 @@ int pf_reader_check(json_t *r, const char *name, char *err, size_t errsize)
              r ? type_name(type_of(r)) : "nothing");
         return -EINVAL;
     }
-    const json_t *schema = json_object_get(r, "schema");
+    const json_t *schema = json_object_get(r, PF_KEY_SCHEMA);
     if (!schema) {
         fail(err, errsize, name, "is JSON but not a pferris report (no \"schema\" key)");
         return -EINVAL;

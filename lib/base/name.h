@@ -1,4 +1,4 @@
-/* registry.h — interned names. Every timer, counter and memory record is named; a name becomes a
+/* name.h — interned names. Every timer, counter and memory record is named; a name becomes a
  * small integer id once, and per-thread tables are indexed by id. A string literal is found by
  * its address after the first use (one multiply and one load); any other string by content. */
 #ifndef PF_REGISTRY_H

@@ -1,10 +1,10 @@
-/* check_registry.c — name interning: identity, literals by address, dynamic names by content,
+/* check_name.c — name interning: identity, literals by address, dynamic names by content,
  * and exact ids under concurrent interning. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "check_util.h"
-#include "base/registry.h"
+#include "base/name.h"
 
 START_TEST(same_name_same_id)
 {
@@ -88,9 +88,9 @@ START_TEST(concurrent_interning_agrees)
 }
 END_TEST
 
-Suite *registry_suite(void)
+Suite *name_suite(void)
 {
-    Suite *s = suite_create("registry");
+    Suite *s = suite_create("name");
     TCase *tc = pf_tcase(s, "core", 30);
     tcase_add_test(tc, same_name_same_id);
     tcase_add_test(tc, buffer_reused_for_another_name);

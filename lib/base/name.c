@@ -1,4 +1,4 @@
-/* registry.c — lock-free name interning.
+/* name.c — lock-free name interning.
  *
  * Two open-addressing tables, both insert-only:
  *  - by content: slot = id + 1, published with a release CAS after the name's text is written,
@@ -8,12 +8,12 @@
  *    and id are published together. Only addresses inside a read-only segment of a loaded module
  *    enter it (a buffer on the stack or heap may later hold another name).
  */
-#include "base/registry.h"
+#include "base/name.h"
 
 #include <link.h>
 #include <string.h>
 #include "base/clock.h"
-#include "base/util.h"
+#include "base/arena.h"
 
 #define CONTENT_SLOTS (2 * PF_MAX_NAMES)
 #define ADDR_SLOTS    (4 * PF_MAX_NAMES)
@@ -41,7 +41,7 @@ static uint64_t hash_str(const char *s)
 static char *copy_str(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *c = pf_zalloc(n);
+    char *c = pf_arena_zalloc(n);
     if (c)
         memcpy(c, s, n);
     return c;
@@ -120,7 +120,7 @@ static int is_literal(const char *s)
     uintptr_t a = (uintptr_t)s;
     if (in_ro(a))
         return 1;
-    uint64_t now = pf_mono_ns();
+    uint64_t now = pf_clock_mono_ns();
     int unlocked = 0;
     if (now - pf_load_relaxed(&ro.refreshed) < 100000000u ||
         !pf_cas_acq_rel(&ro.lock, &unlocked, 1))
