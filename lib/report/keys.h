@@ -80,4 +80,13 @@
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
 
+/* Written by `pferris report --merge` only: the merged report's own keys. */
+#define PF_KEY_HOSTS                    "hosts"
+#define PF_KEY_RANKS                    "ranks"
+#define PF_KEY_FILES                    "files"
+#define PF_KEY_PEAK_MAX                 "peak_max"
+#define PF_KEY_PEAK_BYTES_MAX           "peak_bytes_max"
+/* Added in memory by the `pferris` tool to a frame it has a file:line for; never in a file. */
+#define PF_KEY_SOURCE                   "source"
+
 #endif

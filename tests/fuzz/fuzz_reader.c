@@ -1,10 +1,16 @@
 /* fuzz_reader.c — libFuzzer target for the report reader and everything `pferris report` does
  * with what it reads. Any byte sequence must give either a clean refusal or a report that the
  * summary, --flame, --trace, --svg, --diff and --merge all handle without a fault; and a merged
- * report must itself read back as a valid report. Built and run by tests/it_fuzz.sh:
- *   clang -fsanitize=fuzzer,address,undefined -Ilib tests/fuzz/fuzz_reader.c lib/reader.c -ljansson -lm */
-#define PFERRIS_NO_MAIN
-#include "../../tools/pferris/main.c"
+ * report must itself read back as a valid report. Built and run by tests/it_fuzz.sh, with every
+ * file of the tool but its main.c:
+ *   clang -fsanitize=fuzzer,address,undefined -Ilib -Itools tests/fuzz/fuzz_reader.c \
+ *     tools/pferris/<all but main>.c tools/common/*.c -ljansson -lm */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/reader.h"
+#include "pferris/cmd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,7 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink = fopen("/dev/null", "w");
         if (!sink)
             abort();
-        errout = sink;
     }
     char err[512];
     json_t *r = pf_reader_parse((const char *)data, size, "fuzz.json", err, sizeof err);
@@ -24,22 +29,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* every refusal names its input */
         return 0;
     }
-    summary(sink, "fuzz.json", r, 5);
-    flame(sink, r, "fuzz.json", 1);
-    flame(sink, r, "fuzz.json", 0);
+    pf_summary_print(sink, "fuzz.json", r, 5);
+    pf_flame_write(sink, sink, r, "fuzz.json", 1);
+    pf_flame_write(sink, sink, r, "fuzz.json", 0);
     json_t *rs[2] = {r, r};
     const char *fs[2] = {"a.json", "b.json"};
-    trace(sink, rs, fs, 2);
-    svg(sink, r, "fuzz.json");
-    diff(sink, r, r, "a.json", "b.json", 0, 10);
-    diff(sink, r, r, "a.json", "b.json", 1, -1);
-    json_t *m = merge(rs, fs, 2);
+    pf_trace_write(sink, rs, fs, 2);
+    pf_svg_write(sink, sink, r, "fuzz.json");
+    pf_diff_write(sink, sink, r, r, "a.json", "b.json", 0, 10);
+    pf_diff_write(sink, sink, r, r, "a.json", "b.json", 1, -1);
+    json_t *m = pf_merge_reports(rs, fs, 2);
     if (m) {
         if (pf_reader_check(m, "merged", err, sizeof err) != 0) {
             fprintf(stderr, "a merged report does not read back: %s\n", err);
             abort();
         }
-        summary(sink, "merged", m, 5);
+        pf_summary_print(sink, "merged", m, 5);
         json_decref(m);
     }
     json_decref(r);
