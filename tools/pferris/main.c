@@ -21,7 +21,9 @@
 #include "pferris.h"
 #include "cmd.h"
 
-typedef enum { M_TEXT, M_FLAME, M_TRACE, M_SVG, M_DIFF, M_MERGE, M_PPROF, M_SPEEDSCOPE } report_mode_t;
+typedef enum {
+    M_TEXT, M_FLAME, M_TRACE, M_SVG, M_DIFF, M_MERGE, M_PPROF, M_SPEEDSCOPE
+} report_mode_t;
 
 typedef struct {
     report_mode_t mode;

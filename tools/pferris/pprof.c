@@ -64,7 +64,7 @@ typedef struct {
     int64_t nstrings;
     uint64_t nfunctions;
     mapping_t *maps;
-    size_t nmaps;
+    size_t nmaps, map_cap;
     loc_t *locs;
     size_t nlocs, loc_cap;
     int failed;
@@ -179,13 +179,17 @@ static uint64_t mapping_of(pprof_t *p, const char *path)
     json_t *id = json_object_get(p->map_ids, path);
     if (id)
         return (uint64_t)json_integer_value(id);
-    mapping_t *m = realloc(p->maps, (p->nmaps + 1) * sizeof *m);
-    if (!m) {
-        p->failed = 1;
-        return 0;
+    if (p->nmaps == p->map_cap) {
+        size_t c = p->map_cap ? p->map_cap * 2 : 16;
+        mapping_t *m = realloc(p->maps, c * sizeof *m);
+        if (!m) {
+            p->failed = 1;
+            return 0;
+        }
+        p->maps = m;
+        p->map_cap = c;
     }
-    p->maps = m;
-    m = &p->maps[p->nmaps++];
+    mapping_t *m = &p->maps[p->nmaps++];
     *m = (mapping_t){.path = path};
     m->is_elf = pf_site_module(path, &m->elf) == 0;
     m->start = m->is_elf && m->elf.executable ? m->elf.link_base
@@ -204,7 +208,8 @@ static void loc_key(json_t *f, char *key, size_t n)
         snprintf(key, n, "n\n%llx\n%s", (unsigned long long)pf_json_to_ll(off), mod);
     else
         snprintf(key, n, "%s\n%s\n%s\n%lld", is_python(f) ? "p" : "s",
-                 pf_json_str(f, PF_KEY_SYMBOL, ""), mod, pf_json_to_ll(pf_json_num0(f, PF_KEY_LINE)));
+                 pf_json_str(f, PF_KEY_SYMBOL, ""), mod,
+                 pf_json_to_ll(pf_json_num0(f, PF_KEY_LINE)));
 }
 
 /* Every distinct frame of every site, in order of first appearance; its id is its index + 1. */
@@ -344,7 +349,8 @@ static size_t heap_samples(pprof_t *p, json_t *r, int merged)
             }
             /* The report keeps live bytes, not live blocks, per site: in-use objects are the
              * live bytes over the site's mean allocation size. */
-            double allocs = pf_json_num0(s, PF_KEY_ALLOCATIONS), bytes = pf_json_num0(s, PF_KEY_BYTES);
+            double allocs = pf_json_num0(s, PF_KEY_ALLOCATIONS);
+            double bytes = pf_json_num0(s, PF_KEY_BYTES);
             double live = pf_json_num0(s, PF_KEY_LIVE_BYTES);
             int64_t v[4] = {nonneg(allocs), nonneg(bytes),
                             nonneg(bytes > 0 ? live * allocs / bytes : 0), nonneg(live)};
@@ -375,7 +381,8 @@ static size_t heap_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
     for (size_t i = 0; i < p->nlocs; i++)
         write_location(p, i);
     write_mappings(p);
-    json_t *sampling = json_object_get(json_object_get(pf_json_process(r, 0), PF_KEY_HEAP), PF_KEY_SAMPLING);
+    json_t *heap = json_object_get(pf_json_process(r, 0), PF_KEY_HEAP);
+    json_t *sampling = json_object_get(heap, PF_KEY_SAMPLING);
     value_type(p, head, PROFILE_PERIOD_TYPE, "space", "bytes");
     pf_proto_int(head, PROFILE_PERIOD, nonneg(pf_json_num0(sampling, PF_KEY_MEAN_BYTES)));
     const char *est = pf_json_str(sampling, PF_KEY_ESTIMATOR, NULL);
@@ -472,10 +479,10 @@ static int deflate_out(z_stream *z, FILE *out, const uint8_t *data, size_t n, in
             if (zr == Z_STREAM_ERROR || (have && fwrite(buf, 1, have, out) != have))
                 return -1;
         } while (z->avail_out == 0 || (f == Z_FINISH && zr != Z_STREAM_END));
-        data += piece;
         n -= piece;
         if (!n)
             return 0;
+        data += piece;
     }
 }
 
@@ -526,7 +533,8 @@ int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_k
     double start = pf_json_iso_epoch(pf_json_str(pf_json_process(r, 0), PF_KEY_START_TIME, NULL));
     if (isfinite(start))
         pf_proto_int(&tail, PROFILE_TIME_NANOS, pf_json_to_ll(start * 1e9));
-    pf_proto_int(&tail, PROFILE_DURATION_NANOS, nonneg(pf_json_num0(r, PF_KEY_TOTAL_ELAPSED) * 1e9));
+    pf_proto_int(&tail, PROFILE_DURATION_NANOS,
+                 nonneg(pf_json_num0(r, PF_KEY_TOTAL_ELAPSED) * 1e9));
     char c[600];
     snprintf(c, sizeof c, "pferris %s: %s", PFERRIS_VERSION, file);
     pf_proto_int(&tail, PROFILE_COMMENT, str_id(&p, c));

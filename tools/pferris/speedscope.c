@@ -72,9 +72,10 @@ static void event(json_t *ev, const char *type, json_int_t frame, double at)
     json_array_append_new(ev, json_pack("{sssIsf}", "type", type, "frame", frame, "at", at));
 }
 
-/* Events of one thread's intervals (sorted by_start), properly nested: before an interval opens, every open one
- * that has ended closes (innermost first). Intervals that overlap without nesting (timers
- * stopped out of order) are cut at the end of the interval that encloses their start. */
+/* Events of one thread's intervals (sorted by_start), properly nested: before an interval
+ * opens, every open one that has ended closes (innermost first). Intervals that overlap
+ * without nesting (timers stopped out of order) are cut at the end of the interval that
+ * encloses their start. */
 static json_t *thread_events(ival_t *iv, size_t n, double *first, double *last)
 {
     json_t *ev = json_array();
@@ -185,7 +186,8 @@ static json_t *site_stack(frames_t *fr, json_t *site)
         json_t *f = json_array_get(frames, i);
         char text[512];
         pf_site_frame_text(f, text, sizeof text);
-        json_array_append_new(st, json_integer(frame_index(fr, text, pf_json_str(f, PF_KEY_MODULE, NULL))));
+        const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
+        json_array_append_new(st, json_integer(frame_index(fr, text, mod)));
     }
     return st;
 }

@@ -20,7 +20,8 @@ static void annotate_source(json_t *site, size_t frames)
         const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
         double off = pf_json_num(f, PF_KEY_OFFSET);
         if (mod && *mod == '/' && !isnan(off) && !json_object_get(f, PF_KEY_SOURCE)) {
-            q[n] = (pf_site_source_t){.module = mod, .offset = (unsigned long long)pf_json_to_ll(off)};
+            q[n] = (pf_site_source_t){.module = mod,
+                                      .offset = (unsigned long long)pf_json_to_ll(off)};
             of[n++] = f;
         }
     }
