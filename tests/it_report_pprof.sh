@@ -73,8 +73,6 @@ tot = [sum(smp["value"][i] for smp in samples) for i in range(4)]
 assert tot[0] == sum(round(x["allocations"]) for x in sites), tot
 assert tot[1] == sum(round(x["bytes"]) for x in sites), tot
 assert tot[3] == sum(round(x["live_bytes"]) for x in sites), tot
-# Every allocation was sampled: the sites hold the whole heap.
-assert tot[1] == r["heap"]["bytes_allocated"], (tot[1], r["heap"]["bytes_allocated"])
 for smp, site in zip(samples, sites):
     assert len(smp["location_id"]) == len(site["frames"]), (smp, site)
     for name, f in zip(p.stack(smp), site["frames"]):
