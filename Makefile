@@ -94,10 +94,12 @@ $(SO): $(SO_OBJ)
 	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
 	  -o $@ $^ $(PKG_LIBS) -ldl -lm
 
-# build/NAME from tools/NAME/*.c, the tools' shared code and the core.
+# build/NAME from tools/NAME/*.c, the tools' shared code and the core, with NAME_LIBS: zlib
+# (gzip for --pprof) for pferris only; the preload never links it.
+pferris_LIBS := -lz
 define tool_rule
 $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_A) $(CORE_A)
-	$$(CC) $$(CFLAGS) $$(SANFLAGS) -pthread -o $$@ $$(filter %.o,$$^) $(COMMON_A) $(CORE_A) $$(PKG_LIBS) -ldl -lm
+	$$(CC) $$(CFLAGS) $$(SANFLAGS) -pthread -o $$@ $$(filter %.o,$$^) $(COMMON_A) $(CORE_A) $$(PKG_LIBS) $$($(1)_LIBS) -ldl -lm
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 

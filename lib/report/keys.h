@@ -80,6 +80,12 @@
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
 
+/* Keys that open issues add to the report (docs/report-format.md); the tools read them when
+ * present: Python frames, and lock waits. */
+#define PF_KEY_LINE                     "line"
+#define PF_KEY_LANGUAGE                 "language"
+#define PF_KEY_LOCKS                    "locks"
+
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"
 #define PF_KEY_RANKS                    "ranks"

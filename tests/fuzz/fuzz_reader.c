@@ -1,10 +1,10 @@
 /* fuzz_reader.c — libFuzzer target for the report reader and everything `pferris report` does
  * with what it reads. Any byte sequence must give either a clean refusal or a report that the
- * summary, --flame, --trace, --svg, --diff and --merge all handle without a fault; and a merged
- * report must itself read back as a valid report. Built and run by tests/it_fuzz.sh, with every
+ * summary, --flame, --trace, --svg, --diff, --merge, --pprof and --speedscope all handle without
+ * a fault; and a merged report must itself read back as a valid report. Built and run by tests/it_fuzz.sh, with every
  * file of the tool but its main.c:
  *   clang -fsanitize=fuzzer,address,undefined -Ilib -Itools tests/fuzz/fuzz_reader.c \
- *     tools/pferris/<all but main>.c tools/common/*.c -ljansson -lm */
+ *     tools/pferris/<all but main>.c tools/common/*.c -ljansson -lz -lm */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pf_svg_write(sink, sink, r, "fuzz.json");
     pf_diff_write(sink, sink, r, r, "a.json", "b.json", 0, 10);
     pf_diff_write(sink, sink, r, r, "a.json", "b.json", 1, -1);
+    pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_HEAP);
+    pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_TIME);
+    pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_WAITS);
+    pf_speedscope_write(sink, sink, r, "fuzz.json");
     json_t *m = pf_merge_reports(rs, fs, 2);
     if (m) {
         if (pf_reader_check(m, "merged", err, sizeof err) != 0) {
@@ -45,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         pf_summary_print(sink, "merged", m, 5);
+        pf_pprof_write(sink, sink, m, "merged", PF_PPROF_HEAP);
+        pf_speedscope_write(sink, sink, m, "merged");
         json_decref(m);
     }
     json_decref(r);

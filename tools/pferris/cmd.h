@@ -99,6 +99,31 @@ void pf_table_print(FILE *out, pf_table_t *t);
  * frames are stored innermost first), or with innermost > 0, that many innermost first (where
  * the allocation happened, for a table). To be freed; NULL when memory runs out. */
 char *pf_site_stack(json_t *site, const char *sep, int innermost);
+/* One frame as text: its function, else module+0xoffset, else "[unknown]"; never a ';' or a
+ * line break. */
+void pf_site_frame_text(json_t *frame, char *buf, size_t n);
+
+/* What a module (an ELF file named by a frame) says about itself. Module paths come from
+ * untrusted reports: a module is opened only when it is a regular file, without blocking. */
+typedef struct {
+    unsigned long long link_base; /* the lowest PT_LOAD address: 0 for PIE and shared objects */
+    unsigned long long link_end;  /* the end of the highest PT_LOAD segment */
+    char build_id[129];           /* the GNU build ID in hex, or "" */
+    int executable;               /* ET_EXEC: loaded at its link address */
+} pf_site_module_t;
+/* 0, or -1 when module is no readable 64-bit ELF file. */
+int pf_site_module(const char *module, pf_site_module_t *m);
+
+/* A frame's source file and line, from the module's debug information through binutils'
+ * addr2line (the source --top and --pprof show). */
+typedef struct {
+    const char *module;        /* in: the frame's module path */
+    unsigned long long offset; /* in: the frame's offset in it */
+    char file[512];            /* out: the source file, or "" */
+    long line;                 /* out: its line, or 0 */
+} pf_site_source_t;
+/* Resolves n frames, with one addr2line per module and per 256 frames of it. */
+void pf_site_sources(pf_site_source_t *q, size_t n);
 
 /* ---- the outputs ----------------------------------------------------------------------------- */
 
@@ -118,6 +143,13 @@ int pf_diff_write(FILE *out, FILE *err, json_t *a, json_t *b, const char *fa, co
                   int as_json, double fail_above);
 /* merge.c: one report of every process of n reports; a new reference, or NULL. */
 json_t *pf_merge_reports(json_t **reports, const char **files, int n);
+/* pprof.c: a gzipped perftools.profiles.Profile (google/pprof proto/profile.proto) of heap
+ * call sites, timers or lock waits. 0, or 2 (said on err). */
+typedef enum { PF_PPROF_HEAP, PF_PPROF_TIME, PF_PPROF_WAITS } pf_pprof_kind_t;
+int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_kind_t kind);
+/* speedscope.c: the speedscope file format: one evented profile per thread from the timeline's
+ * intervals, sampled profiles of heap bytes by call site. 0, or 2. */
+int pf_speedscope_write(FILE *out, FILE *err, json_t *r, const char *file);
 /* run.c: `pferris run ARGS`; the program's exit code, or 2. */
 int pf_run_command(int argc, char **argv);
 

@@ -6,6 +6,8 @@
  *   pferris report --svg FILE                     heap and lanes  svg.c
  *   pferris report --diff BEFORE AFTER [--fail-above PCT] [--json]  diff.c
  *   pferris report --merge FILE...                one report      merge.c
+ *   pferris report --pprof [heap|time|waits] FILE  pprof protobuf  pprof.c
+ *   pferris report --speedscope FILE              speedscope JSON speedscope.c
  * This file parses the command line and hands each report to its output. Reports are untrusted
  * input: every one goes through tools/common/reader.c, which checks the type of every known
  * field, and every figure read tolerates a missing field (json.c). Exit codes: 0, 1 when
@@ -15,15 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pferris.h"
 #include "cmd.h"
 
-typedef enum { M_TEXT, M_FLAME, M_TRACE, M_SVG, M_DIFF, M_MERGE } report_mode_t;
+typedef enum {
+    M_TEXT, M_FLAME, M_TRACE, M_SVG, M_DIFF, M_MERGE, M_PPROF, M_SPEEDSCOPE
+} report_mode_t;
 
 typedef struct {
     report_mode_t mode;
     const char *mode_opt; /* the option that chose the mode */
     int as_json, flame_heap;
+    pf_pprof_kind_t pprof;
     double top, fail_above;
     const char **files;
     int nf;
@@ -68,6 +74,18 @@ static int parse_option(report_opts_t *o, int argc, char **argv, int *i)
         }
         o->flame_heap = !strcmp(k, "heap");
         return M_FLAME;
+    } else if (!strcmp(a, "--pprof")) {
+        /* The kind is optional: a following word that is no kind is a file. */
+        const char *k = *i + 1 < argc ? argv[*i + 1] : "";
+        static const char *const kinds[] = {"heap", "time", "waits"};
+        for (int j = 0; j < 3; j++)
+            if (!strcmp(k, kinds[j])) {
+                o->pprof = (pf_pprof_kind_t)j;
+                ++*i;
+            }
+        return M_PPROF;
+    } else if (!strcmp(a, "--speedscope")) {
+        return M_SPEEDSCOPE;
     } else if (!strcmp(a, "--trace")) {
         return M_TRACE;
     } else if (!strcmp(a, "--svg")) {
@@ -122,6 +140,12 @@ static int check_args(const report_opts_t *o)
         pf_text_say(stderr, "report --diff compares two reports: BEFORE AFTER (%d given)", o->nf);
     else if (o->mode == M_SVG && o->nf != 1)
         pf_text_say(stderr, "report --svg draws one report (%d given)", o->nf);
+    else if ((o->mode == M_PPROF || o->mode == M_SPEEDSCOPE) && o->nf != 1)
+        pf_text_say(stderr, "report %s writes one profile of one report (%d given; combine "
+                            "reports with --merge first)", o->mode_opt, o->nf);
+    else if (o->mode == M_PPROF && isatty(1))
+        pf_text_say(stderr, "report --pprof writes gzipped protobuf: redirect it to a file "
+                            "(> out.pb.gz)");
     else if (o->fail_above >= 0 && o->mode != M_DIFF)
         pf_text_say(stderr, "report: --fail-above goes with --diff");
     else if (o->as_json && o->mode != M_TEXT && o->mode != M_DIFF)
@@ -165,6 +189,8 @@ static int write_output(const report_opts_t *o, json_t **reports)
         rc = pf_diff_write(stdout, stderr, reports[0], reports[1], o->files[0], o->files[1],
                            o->as_json, o->fail_above);
         break;
+    case M_PPROF: rc = pf_pprof_write(stdout, stderr, reports[0], o->files[0], o->pprof); break;
+    case M_SPEEDSCOPE: rc = pf_speedscope_write(stdout, stderr, reports[0], o->files[0]); break;
     case M_MERGE: {
         json_t *m = pf_merge_reports(reports, o->files, o->nf);
         if (!m || json_dumpf(m, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9)) != 0)
