@@ -200,11 +200,10 @@ static PyObject *timer_enter(pfpy_timer_t *t, PyObject *unused)
 /* The block's exception, if any, propagates: __exit__ returns None. */
 static PyObject *timer_exit(pfpy_timer_t *t, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *sec = stop_named(t->prof, t->name, t->cname);
-    if (!sec)
-        return NULL;
-    t->elapsed = PyFloat_AS_DOUBLE(sec);
-    Py_DECREF(sec);
+    double sec = pfpy_core.stop_timer(t->prof->p, t->cname);
+    if (isnan(sec)) /* cleared inside the block, or a bad profiler: say which */
+        return stop_named(t->prof, t->name, t->cname);
+    t->elapsed = sec;
     Py_RETURN_NONE;
 }
 
