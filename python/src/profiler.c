@@ -18,7 +18,8 @@ static PyObject *default_obj;
 
 static PyObject *profiler_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    if (PyTuple_GET_SIZE(args) || (kw && PyDict_GET_SIZE(kw))) {
+    /* A subclass may take arguments in its own __init__. */
+    if (type == &pfpy_profiler_type && (PyTuple_GET_SIZE(args) || (kw && PyDict_GET_SIZE(kw)))) {
         PyErr_SetString(PyExc_TypeError, "Profiler() takes no arguments");
         return NULL;
     }

@@ -188,6 +188,15 @@ class ProfilerTest(unittest.TestCase):
         self.assertGreaterEqual(p.get_timings()["shared"], 0.2)
         self.assertEqual(p.get_report()["timing_stats"]["shared"]["count"], 4)
 
+    def test_subclass(self):
+        class Named(Profiler):
+            def __init__(self, label):
+                self.label = label
+
+        n = Named("run")
+        n.increment_counter(n.label)
+        self.assertEqual(n.get_counters(), {"run": 1})
+
     def test_many_profilers(self):
         # Profiler objects give their slot back when collected.
         for _ in range(1000):
