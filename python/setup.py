@@ -15,6 +15,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
+PIP_BUILD = os.path.join(TOP, "build", "pip")  # out of tree, egg-info included
+os.makedirs(PIP_BUILD, exist_ok=True)
 SRC = sorted(os.path.join("src", f) for f in os.listdir(os.path.join(HERE, "src"))
              if f.endswith(".c"))
 
@@ -46,5 +48,5 @@ setup(
         libraries=["jansson", "dl"],
     )],
     cmdclass={"build_ext": BuildWithCore},
-    options={"build": {"build_base": os.path.join(TOP, "build", "pip")}},
+    options={"build": {"build_base": PIP_BUILD}, "egg_info": {"egg_base": PIP_BUILD}},
 )

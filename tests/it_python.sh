@@ -16,6 +16,18 @@ $PY -m unittest discover -s "$TOP/tests/python" -p 'test_*.py' > unit.txt 2>&1 |
   { cat unit.txt; die "Python unittest failed"; }
 tail -n 3 unit.txt
 
+# pip install ./python (the pyproject route), into a scratch target: the package imports from
+# there and loads the libpferris.so it installed beside itself.
+if $PY -m pip --version >/dev/null 2>&1; then
+  $PY -m pip install -q --no-build-isolation --no-deps --no-cache-dir --target "$TMP/site" \
+    "$TOP/python" > pip.txt 2>&1 || { cat pip.txt; die "pip install ./python failed"; }
+  got=$(cd "$TMP" && PYTHONPATH="$TMP/site" $PY -c 'import pferris; print(pferris.core)') ||
+    die "the pip-installed module does not import"
+  expect_eq "$got" "$TMP/site/pferris/libpferris.so" "pip-installed module's core"
+else
+  echo "no pip for $PY: pip install ./python not tested"
+fi
+
 cpus=$(nproc)
 num() { sed -n "s/^$1\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 py() { $PY -c "import sys; sys.exit(0 if ($1) else 1)"; }
