@@ -1,6 +1,7 @@
 # pferris build. Everything lands in build/ (out of tree). Targets:
 #   make            library, preload, tools, examples, test programs (builds only: installs nothing)
 #   make check      bootstrap what is missing, build, Check unit suites, then integration tests
+#   make python     the Python module into build/python/pferris (PYTHONPATH=build/python)
 #   make bench      benchmarks against peers (installs the peers)
 #   make demo       bootstrap, then a multi-threaded worker program under the preload and its summary
 #   make install PREFIX=/usr/local
@@ -55,7 +56,7 @@ SO          := $(B)/libpferris.so
 CORE_A      := $(B)/libpferris-core.a
 COMMON_A    := $(B)/libpferris-tools.a
 
-.PHONY: all check unit integration bench demo examples install clean deps need format tidy
+.PHONY: python all check unit integration bench demo examples install clean deps need format tidy
 all: need
 	@$(MAKE) --no-print-directory build-all
 
@@ -120,6 +121,31 @@ $(B)/examples/%: examples/%.c lib/pferris.h $(SO)
 
 examples: $(EXAMPLES)
 
+# The Python module (python/): Debian's python3, never a pyenv shim. It links no copy of the
+# core: it resolves the entry points in the process or loads the libpferris.so copied beside it.
+PYTHON   ?= /usr/bin/python3
+PY_SRC   := $(wildcard python/src/*.c)
+PY_PKG   := $(B)/python/pferris
+PY_MOD    = $(PY_PKG)/_pferris$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_INC    = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+
+python: $(SO)
+	@$(MAKE) --no-print-directory $(PY_MOD) $(PY_PKG)/__init__.py $(PY_PKG)/libpferris.so
+
+$(PY_PKG)/_pferris%.so: $(PY_SRC) python/src/pfpy.h lib/pferris.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -fPIC -shared -fvisibility=hidden -DPFERRIS_VERSION='"$(VERSION)"' \
+	  -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Ilib -I$(PY_INC) \
+	  $(PKG_CFLAGS) $(CFLAGS) -o $@ $(PY_SRC) -ljansson -ldl
+
+$(PY_PKG)/__init__.py: python/pferris/__init__.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(PY_PKG)/libpferris.so: $(SO)
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(B)/tests/suites.h: $(CHECK_SRC)
 	@mkdir -p $(@D)
 	@sed -n 's/^Suite \*\([a-z_0-9]*\)_suite(void).*/PF_SUITE(\1)/p' $(CHECK_SRC) > $@.tmp && mv $@.tmp $@
@@ -129,7 +155,7 @@ $(B)/tests/check_all: tests/check_main.c $(CHECK_SRC) $(B)/tests/suites.h $(CORE
 	  -rdynamic -o $@ tests/check_main.c $(CHECK_SRC) $(COMMON_A) $(CORE_A) $(shell pkg-config --libs check) $(PKG_LIBS) -ldl -lm
 
 check: deps
-	@$(MAKE) --no-print-directory build-all $(B)/tests/check_all
+	@$(MAKE) --no-print-directory build-all $(B)/tests/check_all python
 	$(B)/tests/check_all
 	B=$(B) SAN=$(SAN) tests/run-integration
 

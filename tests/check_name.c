@@ -27,6 +27,11 @@ START_TEST(buffer_reused_for_another_name)
     ck_assert_uint_ne(a, b);
     ck_assert_str_eq(pf_name_str(b), "reg.second");
     ck_assert_uint_eq(pf_name_id("reg.first"), a); /* the literal finds the same name */
+    /* Looked up again, the buffer is remembered as not a literal: still found by content. */
+    ck_assert_uint_eq(pf_name_id(buf), b);
+    strcpy(buf, "reg.first");
+    ck_assert_uint_eq(pf_name_id(buf), a);
+    ck_assert_uint_eq(pf_name_id(buf), a);
 }
 END_TEST
 

@@ -137,6 +137,9 @@ static int is_literal(const char *s)
     return in_ro(a);
 }
 
+#define NOT_RO_SLOTS 256
+static uintptr_t not_ro[NOT_RO_SLOTS];
+
 uint32_t pf_name_id(const char *s)
 {
     if (!s)
@@ -152,8 +155,19 @@ uint32_t pf_name_id(const char *s)
             break;
     }
     uint32_t id = pf_name_intern(s);
-    if (id == 0 || (a >> 47) != 0 || !is_literal(s))
+    if (id == 0 || (a >> 47) != 0)
         return id;
+    /* A name that lives on the heap (a Python str's UTF-8, say) is looked up by content on
+     * every call; this direct-mapped memory of "not in a read-only segment" spares it the scan
+     * of the segment list. An entry can only ever be stale towards "not literal", which costs a
+     * hash, never a wrong id. */
+    uintptr_t *nr = &not_ro[(h ^ (h >> 8)) & (NOT_RO_SLOTS - 1)];
+    if (pf_load_relaxed(nr) == a)
+        return id;
+    if (!is_literal(s)) {
+        pf_store_relaxed(nr, a);
+        return id;
+    }
     uint64_t packed = ((uint64_t)a << 16) | id;
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
         uint64_t *slot = &by_addr[(h + i) & (ADDR_SLOTS - 1)];
