@@ -1,4 +1,4 @@
-/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and exec. Each
+/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec family. Each
  * interposer is guard, hook into lib/, real call; the logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static struct {
     int (*execv)(const char *, char *const[]);
     int (*execvp)(const char *, char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
 } real;
 
 /* ---- the bootstrap arena ------------------------------------------------------------------ */
@@ -98,6 +101,8 @@ static void resolve(void)
     LOAD(execv);
     LOAD(execvp);
     LOAD(execvpe);
+    LOAD(fexecve);
+    LOAD(execveat);
     LOAD_AS(exit_, "_exit");
     LOAD_AS(Exit_, "_Exit");
     void *usable = dlsym(RTLD_NEXT, "malloc_usable_size");
@@ -300,6 +305,56 @@ PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
     return READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+}
+
+PF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    pf_session_exec_attempt();
+    return READY(fexecve) ? real.fexecve(fd, argv, envp) : (errno = ENOSYS, -1);
+}
+
+PF_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    pf_session_exec_attempt();
+    return READY(execveat) ? real.execveat(dirfd, path, argv, envp, flags) : (errno = ENOSYS, -1);
+}
+
+/* The list forms gather their arguments on the stack, as glibc's own do (exec may not
+ * allocate: it is async-signal-safe and may follow a vfork), and go the vector way. ENVP, when
+ * wanted, is the word after the terminating NULL. */
+#define EXEC_LIST(first, want_envp)                                                            \
+    size_t argc = 1;                                                                           \
+    va_list ap;                                                                                \
+    va_start(ap, first);                                                                       \
+    while (va_arg(ap, char *) != NULL)                                                         \
+        argc++;                                                                                \
+    va_end(ap);                                                                                \
+    char *argv[argc + 1];                                                                      \
+    argv[0] = (char *)(first);                                                                 \
+    va_start(ap, first);                                                                       \
+    for (size_t i = 1; i <= argc; i++)                                                         \
+        argv[i] = va_arg(ap, char *);                                                          \
+    char *const *envp = (want_envp) ? va_arg(ap, char *const *) : NULL;                        \
+    va_end(ap);                                                                                \
+    (void)envp
+
+PF_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    EXEC_LIST(arg, 0);
+    return execv(path, argv);
+}
+
+PF_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    EXEC_LIST(arg, 1);
+    return execve(path, argv, envp);
+}
+
+PF_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    EXEC_LIST(arg, 0);
+    return execvp(file, argv);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
