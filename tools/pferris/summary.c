@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cmd.h"
@@ -17,13 +18,31 @@
 
 extern char **environ;
 
-/* The link-time address of a module offset: offset + the lowest PT_LOAD address (0 for most
- * shared objects and PIE, 0x400000 for a classic executable). -1 when module is no ELF file. */
-static long long link_address(const char *module, unsigned long long offset)
+/* A frame's module, opened for reading only when it is a regular file. The path comes from an
+ * untrusted report: a FIFO would block the open or the read forever, and merely opening some
+ * devices acts on them (a watchdog, a tape), so the type is checked before the open, the open
+ * cannot block, and the type is checked again on what was opened (the name may have been
+ * swapped in between). Every reader of the module (ours and addr2line) reads this descriptor,
+ * never the name. -1 when the module is not a regular file. */
+static int open_module(const char *module)
 {
-    int fd = open(module, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (stat(module, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    int fd = open(module, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The link-time address of a module offset: offset + the lowest PT_LOAD address (0 for most
+ * shared objects and PIE, 0x400000 for a classic executable). -1 when module is no ELF file. */
+static long long link_address(int fd, unsigned long long offset)
+{
     Elf64_Ehdr eh;
     long long base = -1;
     if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
@@ -38,24 +57,25 @@ static long long link_address(const char *module, unsigned long long offset)
                 base = (long long)(ph.p_vaddr & ~0xfffull);
         }
     }
-    close(fd);
     return base < 0 ? -1 : base + (long long)offset;
 }
 
-/* Runs addr2line on one address and reads the first n - 1 bytes it writes into out.
- * 0 when addr2line could be started. */
-static int run_addr2line(const char *module, long long addr, char *out, size_t n)
+/* Runs addr2line on one address of the module open on fd (given to it as its descriptor 3,
+ * named /dev/fd/3) and reads the first n - 1 bytes it writes into out. 0 when addr2line could
+ * be started. */
+static int run_addr2line(int fd, long long addr, char *out, size_t n)
 {
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
     char hex[32];
     snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)addr);
-    char *argv[] = {"addr2line", "-e", (char *)module, hex, NULL};
+    char *argv[] = {"addr2line", "-e", "/dev/fd/3", hex, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_adddup2(&fa, fd, 3);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
     int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
@@ -74,14 +94,18 @@ static int run_addr2line(const char *module, long long addr, char *out, size_t n
 }
 
 /* "file:line" of a frame from addr2line (binutils), when the module has debug information.
- * The module path comes from an untrusted report: it is passed as one argv word, never
- * through a shell. 0 when found. */
+ * The module path comes from an untrusted report: only a regular file is read, and addr2line
+ * gets it as a descriptor, never as a name nor through a shell. 0 when found. */
 static int source_line(const char *module, unsigned long long offset, char *out, size_t n)
 {
-    long long addr = link_address(module, offset);
-    if (addr < 0)
+    int fd = open_module(module);
+    if (fd < 0)
         return -1;
-    int rc = run_addr2line(module, addr, out, n);
+    long long addr = link_address(fd, offset);
+    int rc = addr < 0 ? -1 : run_addr2line(fd, addr, out, n);
+    close(fd);
+    if (rc != 0)
+        out[0] = '\0';
     out[strcspn(out, "\n")] = '\0';
     if (rc != 0 || !*out || out[0] == '?')
         return -1;
