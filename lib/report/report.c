@@ -291,6 +291,9 @@ static json_t *heap_json(int enabled)
     json_object_set_new(o, PF_KEY_LIVE_BYTES, json_integer(h.live));
     json_object_set_new(o, PF_KEY_PEAK_ERROR_BOUND,
                         json_integer((json_int_t)PF_HEAP_BATCH * pf_thread_max_concurrent()));
+    json_object_set_new(o, PF_KEY_SIZE_SOURCE,
+                        json_string(pf_heap_sizes() == PF_HEAP_SIZES_REQUESTED
+                                        ? PF_SIZE_SOURCE_REQUESTED : PF_SIZE_SOURCE_USABLE));
     json_t *hist = json_array();
     for (int k = 0; k < PF_HIST; k++) {
         if (!h.hist[k])
