@@ -280,11 +280,38 @@ static int publish(const char *tmp, const char *path, char *used, size_t size)
     return -EEXIST;
 }
 
-/* An existing character device or FIFO named by path, opened for writing as it is: 1 and *fd,
- * 0 when path is no such thing (the report is then a regular file), or -errno (a FIFO with no
- * reader: -ENXIO; the open never blocks). */
+/* The descriptor a name stands for: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N;
+ * -1 for any other name. Reopening such a name would start a regular file (a log the program's
+ * stderr goes to) at offset 0 and overwrite it, or make "stderr.1" beside it. */
+static int fd_alias(const char *path)
+{
+    static const char *const dirs[] = {"/dev/fd/", "/proc/self/fd/"};
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        size_t n = strlen(dirs[i]);
+        if (strncmp(path, dirs[i], n) == 0 && path[n] >= '0' && path[n] <= '9') {
+            char *end;
+            long fd = strtol(path + n, &end, 10);
+            if (*end == '\0' && fd <= INT_MAX)
+                return (int)fd;
+        }
+    }
+    return -1;
+}
+
+/* An existing character device or FIFO named by path, opened for writing as it is, or the
+ * descriptor path stands for (fd_alias): 1 and *fd, 0 when path is no such thing (the report is
+ * then a regular file), or -errno (a FIFO with no reader: -ENXIO; the open never blocks). */
 static int open_stream(const char *path, int *fd)
 {
+    int alias = fd_alias(path);
+    if (alias >= 0) {
+        *fd = fcntl(alias, F_DUPFD_CLOEXEC, 3); /* the program's descriptor, shared offset */
+        return *fd >= 0 ? 1 : -errno;
+    }
     struct stat st;
     if (stat(path, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
         return 0;
