@@ -26,20 +26,24 @@ typedef json_t *(*loadb_fn)(const char *, size_t, size_t, json_error_t *);
  * thread, so a race only looks it up twice. */
 static loadb_fn program_loadb(void)
 {
+    static void *found; /* json_loadb's address, or NULL; published by `looked` */
     static int looked;
-    static loadb_fn found;
-    if (pf_load_acquire(&looked))
-        return found;
-    void *loadb = dlsym(RTLD_DEFAULT, "json_loadb");
-    void *seed = dlsym(RTLD_DEFAULT, "json_object_seed");
-    Dl_info a, b, self;
-    loadb_fn f = NULL;
-    if (loadb && seed && dladdr(loadb, &a) && dladdr(seed, &b) && dladdr(&looked, &self) &&
-        a.dli_fbase == b.dli_fbase && a.dli_fbase != self.dli_fbase)
-        *(void **)&f = loadb;
-    found = f;
-    pf_store_release(&looked, 1);
-    return found;
+    void *loadb = NULL;
+    if (pf_load_acquire(&looked)) {
+        loadb = pf_load_relaxed(&found);
+    } else {
+        void *seed = dlsym(RTLD_DEFAULT, "json_object_seed");
+        Dl_info a, b, self;
+        loadb = dlsym(RTLD_DEFAULT, "json_loadb");
+        if (!(loadb && seed && dladdr(loadb, &a) && dladdr(seed, &b) && dladdr(&looked, &self) &&
+              a.dli_fbase == b.dli_fbase && a.dli_fbase != self.dli_fbase))
+            loadb = NULL;
+        pf_store_relaxed(&found, loadb);
+        pf_store_release(&looked, 1);
+    }
+    loadb_fn f;
+    *(void **)&f = loadb;
+    return f;
 }
 
 /* r (built by the core's jansson) in the program's jansson; r is consumed. */
