@@ -1,5 +1,5 @@
-/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec family. Each
- * interposer is guard, hook into lib/, real call; the logic lives in lib/.
+/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec
+ * family. Each interposer is guard, hook into lib/, real call; the logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
