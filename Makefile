@@ -25,6 +25,11 @@ LIBFLAGS := -fvisibility=hidden -ftls-model=initial-exec
 PKGS    := jansson libunwind
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The preload never enters a program's symbol scope with its libraries: jansson is linked in
+# from libjansson-dev's static archive (position-independent code) with every one of its
+# symbols hidden (--exclude-libs), and libunwind is dlopen'ed RTLD_LOCAL at run time (no
+# NEEDED entry). tests/it_fault_symbol_scope.sh checks both with readelf and nm.
+JANSSON_A  = $(shell pkg-config --variable=libdir jansson 2>/dev/null)/libjansson.a
 
 ifneq ($(SAN),)
   SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -93,7 +98,7 @@ $(COMMON_A): $(COMMON_OBJ)
 
 $(SO): $(SO_OBJ)
 	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
-	  -o $@ $^ $(PKG_LIBS) -ldl -lm
+	  -Wl,--exclude-libs,ALL -o $@ $^ $(JANSSON_A) -ldl -lm
 
 # build/NAME from tools/NAME/*.c, the tools' shared code and the core, with NAME_LIBS: zlib
 # (gzip for --pprof) for pferris only; the preload never links it.

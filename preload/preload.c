@@ -1,5 +1,5 @@
-/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and exec. Each
- * interposer is guard, hook into lib/, real call; the logic lives in lib/.
+/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec
+ * family. Each interposer is guard, hook into lib/, real call; the logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ static struct {
     void *(*memalign)(size_t, size_t);
     void *(*valloc)(size_t);
     void *(*pvalloc)(size_t);
-    size_t (*usable)(void *);
+    size_t (*usable)(void *);      /* the malloc owner's malloc_usable_size, or NULL */
+    size_t (*usable_next)(void *); /* the next definition: what the program's own call gets */
     int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
     void (*exit_)(int);
     void (*Exit_)(int);
@@ -39,13 +41,15 @@ static struct {
     int (*execv)(const char *, char *const[]);
     int (*execvp)(const char *, char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
 } real;
 
 /* ---- the bootstrap arena ------------------------------------------------------------------ */
 
 static _Alignas(64) char boot[1 << 16];
 static size_t boot_used;
-static int resolving;
+static int resolving, resolved;
 
 static void *boot_alloc(size_t size, size_t align)
 {
@@ -77,9 +81,29 @@ static size_t boot_size(const void *p)
 #define LOAD_AS(field, sym) (*(void **)&real.field = dlsym(RTLD_NEXT, sym))
 #define LOAD(name)          LOAD_AS(name, #name)
 
+/* malloc_usable_size of the object that defines the malloc in use, or NULL when it has none:
+ * another allocator's blocks must never go to glibc's (which reads a chunk header that is not
+ * there). The first definition after pferris is taken when it lives in malloc's object; else
+ * malloc's object is asked itself (a lookup in its handle also searches its dependencies, so
+ * the answer must come from that object too). */
+static void *owner_usable(void *next)
+{
+    Dl_info mi, ui;
+    void *m = *(void **)&real.malloc;
+    if (!m || !dladdr(m, &mi))
+        return next;
+    if (next && dladdr(next, &ui) && ui.dli_fbase == mi.dli_fbase)
+        return next;
+    void *h = mi.dli_fname ? dlopen(mi.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+    void *u = h ? dlsym(h, "malloc_usable_size") : NULL;
+    if (h)
+        dlclose(h);
+    return u && dladdr(u, &ui) && ui.dli_fbase == mi.dli_fbase ? u : NULL;
+}
+
 static void resolve(void)
 {
-    if (pf_load_acquire(&real.usable))
+    if (pf_load_acquire(&resolved))
         return;
     int no = 0;
     if (!pf_cas_acq_rel(&resolving, &no, 1))
@@ -98,17 +122,28 @@ static void resolve(void)
     LOAD(execv);
     LOAD(execvp);
     LOAD(execvpe);
+    LOAD(fexecve);
+    LOAD(execveat);
     LOAD_AS(exit_, "_exit");
     LOAD_AS(Exit_, "_Exit");
-    void *usable = dlsym(RTLD_NEXT, "malloc_usable_size");
-    __atomic_store((void **)&real.usable, &usable, __ATOMIC_RELEASE); /* the "resolved" flag */
+    void *next = dlsym(RTLD_NEXT, "malloc_usable_size");
+    *(void **)&real.usable_next = next;
+    *(void **)&real.usable = owner_usable(next);
+    pf_heap_set_sizes(real.usable ? PF_HEAP_SIZES_USABLE : PF_HEAP_SIZES_REQUESTED);
     pf_thread_real_create_set(real.pthread_create);
+    pf_store_release(&resolved, 1); /* every field above is visible to whoever sees this */
 }
 
-#define READY(fn) (pf_likely(real.fn != NULL) || (resolve(), real.fn != NULL))
+/* Every real function is used only once all are resolved (none is published alone). */
+#define READY(fn)                                                                              \
+    ((pf_likely(pf_load_acquire(&resolved)) || (resolve(), pf_load_acquire(&resolved))) &&      \
+     real.fn != NULL)
 #define COUNTING()                                                                             \
     (pf_likely(pf_heap_enabled > 0 || (pf_heap_enabled < 0 && pf_heap_decide())) &&            \
      pf_likely(!pf_in_hook))
+/* A block's size for the accounts: usable when the owner tells it, else what was asked for
+ * (at free: nothing, see heap.h). */
+#define USABLE(p, requested) (real.usable ? real.usable(p) : (size_t)(requested))
 
 /* ---- the malloc family -------------------------------------------------------------------- */
 
@@ -118,7 +153,7 @@ PF_EXPORT void *malloc(size_t size)
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, size, real.usable(p));
+        pf_heap_alloc(p, size, USABLE(p, size));
     return p;
 }
 
@@ -129,7 +164,7 @@ PF_EXPORT void free(void *p)
     if (!READY(free))
         return;
     if (COUNTING())
-        pf_heap_free(p, real.usable(p));
+        pf_heap_free(p, USABLE(p, 0));
     real.free(p);
 }
 
@@ -145,7 +180,7 @@ PF_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, n * size, real.usable(p));
+        pf_heap_alloc(p, n * size, USABLE(p, n * size));
     return p;
 }
 
@@ -169,12 +204,12 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return real.realloc(old, size);
     /* The old block counts as freed before the call: once realloc returns, another thread may
      * be handed the same address, and its record must not be the one forgotten. */
-    size_t old_usable = old ? real.usable(old) : 0;
+    size_t old_usable = old ? USABLE(old, 0) : 0;
     if (old)
         pf_heap_free(old, old_usable);
     void *p = real.realloc(old, size);
     if (p)
-        pf_heap_alloc(p, size, real.usable(p));
+        pf_heap_alloc(p, size, USABLE(p, size));
     else if (old && size != 0)
         pf_heap_unfree(old_usable); /* failed: the old block is still the program's */
     return p; /* realloc(p, 0) freed p and returned NULL, as glibc's does */
@@ -198,7 +233,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         return ENOMEM;
     int rc = real.posix_memalign(out, align, size);
     if (rc == 0 && COUNTING())
-        pf_heap_alloc(*out, size, real.usable(*out));
+        pf_heap_alloc(*out, size, USABLE(*out, size));
     return rc;
 }
 
@@ -209,7 +244,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
             return NULL;                                                                       \
         void *p = real.name args;                                                              \
         if (p && COUNTING())                                                                   \
-            pf_heap_alloc(p, size, real.usable(p));                                               \
+            pf_heap_alloc(p, size, USABLE(p, size));                                           \
         return p;                                                                              \
     }
 ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size), size)
@@ -221,9 +256,9 @@ PF_EXPORT size_t malloc_usable_size(void *p)
 {
     if (pf_unlikely(boot_owns(p)))
         return boot_size(p);
-    if (!READY(usable))
+    if (!READY(usable_next))
         return 0;
-    return real.usable(p);
+    return real.usable_next(p); /* as without pferris, whoever owns p */
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
@@ -300,6 +335,56 @@ PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
     return READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+}
+
+PF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    pf_session_exec_attempt();
+    return READY(fexecve) ? real.fexecve(fd, argv, envp) : (errno = ENOSYS, -1);
+}
+
+PF_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    pf_session_exec_attempt();
+    return READY(execveat) ? real.execveat(dirfd, path, argv, envp, flags) : (errno = ENOSYS, -1);
+}
+
+/* The list forms gather their arguments on the stack, as glibc's own do (exec may not
+ * allocate: it is async-signal-safe and may follow a vfork), and go the vector way. ENVP, when
+ * wanted, is the word after the terminating NULL. */
+#define EXEC_LIST(first, want_envp)                                                            \
+    size_t argc = 1;                                                                           \
+    va_list ap;                                                                                \
+    va_start(ap, first);                                                                       \
+    while (va_arg(ap, char *) != NULL)                                                         \
+        argc++;                                                                                \
+    va_end(ap);                                                                                \
+    char *argv[argc + 1];                                                                      \
+    argv[0] = (char *)(first);                                                                 \
+    va_start(ap, first);                                                                       \
+    for (size_t i = 1; i <= argc; i++)                                                         \
+        argv[i] = va_arg(ap, char *);                                                          \
+    char *const *envp = (want_envp) ? va_arg(ap, char *const *) : NULL;                        \
+    va_end(ap);                                                                                \
+    (void)envp
+
+PF_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    EXEC_LIST(arg, 0);
+    return execv(path, argv);
+}
+
+PF_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    EXEC_LIST(arg, 1);
+    return execve(path, argv, envp);
+}
+
+PF_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    EXEC_LIST(arg, 0);
+    return execvp(file, argv);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* warn.c — pferris's one-line messages on stderr. */
 #include "base/warn.h"
+#include "base/sigquiet.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,7 +19,10 @@ void pf_warn(const char *fmt, ...)
     if (n > (int)sizeof buf - 2)
         n = (int)sizeof buf - 2;
     buf[n++] = '\n';
+    pf_sigquiet_t q; /* stderr may be a pipe whose reader is gone */
+    pf_sigquiet_hold(&q);
     ssize_t w = write(2, buf, (size_t)n);
     (void)w;
+    pf_sigquiet_release(&q);
     errno = saved;
 }

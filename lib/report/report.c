@@ -1,4 +1,5 @@
 /* report.c — building the report from the figures. */
+#include "report/jstr.h"
 #include "report/keys.h"
 #include "report/report.h"
 
@@ -90,7 +91,7 @@ static json_t *tree_json(merged_t *m, uint32_t parent)
             continue; /* started but never stopped, with nothing below */
         json_t *o = json_object();
         const char *name = pf_name_str(c->name);
-        json_object_set_new(o, PF_KEY_NAME, json_string(name ? name : "?"));
+        json_object_set_new(o, PF_KEY_NAME, pf_jstr(name));
         json_object_set_new(o, PF_KEY_COUNT, json_integer((json_int_t)c->count));
         json_object_set_new(o, PF_KEY_TOTAL, json_real(pf_clock_ticks_to_sec(c->total)));
         uint64_t self = c->total > c->child ? c->total - c->child : 0;
@@ -142,23 +143,23 @@ static void add_named(json_t *r, pferris_profiler_t *p)
                 continue;
             if ((st[i].kinds & PF_KIND_TIMER) && st[i].count) {
                 double total = pf_clock_ticks_to_sec(st[i].total);
-                json_object_set_new(timings, name, json_real(total));
+                pf_jstr_set(timings, name, json_real(total));
                 json_t *s = json_object();
                 json_object_set_new(s, PF_KEY_COUNT, json_integer((json_int_t)st[i].count));
                 json_object_set_new(s, PF_KEY_TOTAL, json_real(total));
                 json_object_set_new(s, PF_KEY_MIN, json_real(pf_clock_ticks_to_sec(st[i].min)));
                 json_object_set_new(s, PF_KEY_MAX, json_real(pf_clock_ticks_to_sec(st[i].max)));
                 json_object_set_new(s, PF_KEY_MEAN, json_real(total / (double)st[i].count));
-                json_object_set_new(stats, name, s);
+                pf_jstr_set(stats, name, s);
             }
             if (st[i].kinds & PF_KIND_COUNTER)
-                json_object_set_new(counters, name, json_integer(st[i].counter));
+                pf_jstr_set(counters, name, json_integer(st[i].counter));
             if (st[i].kinds & PF_KIND_MEMORY) {
-                json_object_set_new(mem, name, json_integer(st[i].mem_last));
+                pf_jstr_set(mem, name, json_integer(st[i].mem_last));
                 json_t *s = json_object();
                 json_object_set_new(s, PF_KEY_LAST, json_integer(st[i].mem_last));
                 json_object_set_new(s, PF_KEY_PEAK, json_integer(st[i].mem_peak));
-                json_object_set_new(memstats, name, s);
+                pf_jstr_set(memstats, name, s);
             }
         }
         pf_arena_free(st, PF_MAX_NAMES * sizeof *st);
@@ -195,7 +196,7 @@ static json_t *threads_json(void)
         double cpu = exited ? t->cpu_sec : pf_clock_thread_cpu_sec(t->tid);
         json_t *o = json_object();
         json_object_set_new(o, PF_KEY_TID, json_integer(t->tid));
-        json_object_set_new(o, PF_KEY_NAME, json_string(name));
+        json_object_set_new(o, PF_KEY_NAME, pf_jstr(name));
         json_object_set_new(o, PF_KEY_START, json_real(pf_clock_ticks_to_sec(start)));
         json_object_set_new(o, PF_KEY_END, json_real(pf_clock_ticks_to_sec(end)));
         json_object_set_new(o, PF_KEY_RUNNING, json_boolean(!exited));
@@ -222,8 +223,8 @@ static json_t *frames_json(const pf_site_view_t *v)
     for (uint32_t i = 0; i < v->depth; i++) {
         pf_symbols_lookup((uintptr_t)v->frames[i], &sym);
         json_t *f = json_object();
-        json_object_set_new(f, PF_KEY_SYMBOL, json_string(sym.symbol));
-        json_object_set_new(f, PF_KEY_MODULE, json_string(sym.module));
+        json_object_set_new(f, PF_KEY_SYMBOL, pf_jstr(sym.symbol));
+        json_object_set_new(f, PF_KEY_MODULE, pf_jstr(sym.module));
         json_object_set_new(f, PF_KEY_OFFSET, json_integer((json_int_t)sym.offset));
         json_array_append_new(frames, f);
     }
@@ -291,6 +292,9 @@ static json_t *heap_json(int enabled)
     json_object_set_new(o, PF_KEY_LIVE_BYTES, json_integer(h.live));
     json_object_set_new(o, PF_KEY_PEAK_ERROR_BOUND,
                         json_integer((json_int_t)PF_HEAP_BATCH * pf_thread_max_concurrent()));
+    json_object_set_new(o, PF_KEY_SIZE_SOURCE,
+                        json_string(pf_heap_sizes() == PF_HEAP_SIZES_REQUESTED
+                                        ? PF_SIZE_SOURCE_REQUESTED : PF_SIZE_SOURCE_USABLE));
     json_t *hist = json_array();
     for (int k = 0; k < PF_HIST; k++) {
         if (!h.hist[k])
@@ -319,10 +323,10 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
         gethostname(host, sizeof host - 1);
         json_object_set_new(r, PF_KEY_PID, json_integer(getpid()));
         json_object_set_new(r, PF_KEY_PPID, json_integer(getppid()));
-        json_object_set_new(r, PF_KEY_HOSTNAME, json_string(host));
+        json_object_set_new(r, PF_KEY_HOSTNAME, pf_jstr(host));
         json_t *argv = json_array();
         for (const char *const *a = info->argv; a && *a; a++)
-            json_array_append_new(argv, json_string(*a));
+            json_array_append_new(argv, pf_jstr(*a));
         json_object_set_new(r, PF_KEY_COMMAND, argv);
         json_object_set_new(r, PF_KEY_START_TIME,
                             info->start_time ? json_string(info->start_time) : json_null());

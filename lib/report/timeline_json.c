@@ -6,6 +6,7 @@
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/name.h"
+#include "report/jstr.h"
 #include "report/keys.h"
 #include "runtime/heap.h"
 #include "runtime/thread.h"
@@ -27,7 +28,7 @@ static void interval_json(int tid, uint32_t name, uint64_t start, uint64_t end, 
     const char *text = pf_name_str(name);
     json_t *o = json_object();
     json_object_set_new(o, PF_KEY_TID, json_integer(tid));
-    json_object_set_new(o, PF_KEY_NAME, json_string(text ? text : "?"));
+    json_object_set_new(o, PF_KEY_NAME, pf_jstr(text));
     json_object_set_new(o, PF_KEY_START, json_real(since_origin(start, iv->origin)));
     json_object_set_new(o, PF_KEY_END, json_real(since_origin(end, iv->origin)));
     json_array_append_new(iv->arr, o);
@@ -45,7 +46,7 @@ static json_t *sample_json(const pf_timeline_sample_t *v, const pf_timeline_info
         for (uint32_t k = 0; k < nc; k++) {
             const char *name = pf_name_str(info->counter_id[k]);
             if (name)
-                json_object_set_new(c, name, json_integer(v->c[k]));
+                pf_jstr_set(c, name, json_integer(v->c[k]));
         }
         json_object_set_new(o, PF_KEY_COUNTERS, c);
     }

@@ -7,6 +7,17 @@
 int pf_heap_enabled PF_HIDDEN = -1;
 
 static pf_heap_flush_fn flush_hook;
+static int size_source; /* PF_HEAP_SIZES_* */
+
+void pf_heap_set_sizes(int source)
+{
+    pf_store_relaxed(&size_source, source);
+}
+
+int pf_heap_sizes(void)
+{
+    return pf_load_relaxed(&size_source);
+}
 
 static void thread_end(pf_thread_t *t)
 {

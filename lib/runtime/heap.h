@@ -21,6 +21,14 @@ int pf_heap_decide(void) PF_HIDDEN;
 /* Turns heap accounting on or off (the session, from PFERRIS_HEAP). */
 void pf_heap_set_enabled(int on) PF_HIDDEN;
 
+/* Where block sizes come from. The malloc in use normally has a malloc_usable_size, and live,
+ * freed and peak are in its sizes. An allocator without one (a linked bump allocator defining
+ * only malloc, free, calloc, realloc) gives no size at free: allocations then count their
+ * requested size and frees count no bytes (the preload says which, once, at resolution). */
+enum { PF_HEAP_SIZES_USABLE = 0, PF_HEAP_SIZES_REQUESTED = 1 };
+void pf_heap_set_sizes(int source) PF_HIDDEN;
+int pf_heap_sizes(void) PF_HIDDEN;
+
 /* Adds the thread's pending change to the process live figure and the peak. */
 void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
 /* Called after each flush, on the flushing thread, by the layer above that wants a tick of the

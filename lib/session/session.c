@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "base/clock.h"
@@ -20,6 +22,7 @@
 #include "runtime/timeline.h"
 #include "base/arena.h"
 #include "base/env.h"
+#include "base/sigquiet.h"
 #include "base/warn.h"
 
 #define DEFAULT_OUTPUT "pferris.%e.%p.json"
@@ -216,51 +219,148 @@ pf_process_info_t pf_session_process_info(void)
     return info;
 }
 
-/* Opens path exclusively; on EEXIST tries "name.N.json" (or "path.N"), N = 1..999. */
-static int open_exclusive(const char *path, char *used, size_t size)
+/* ---- writing the report -----------------------------------------------------------------
+ *
+ * A report is never seen half written: it goes to a temporary name in the target's directory
+ * and is renamed into place only when complete. The final name is taken exclusively and
+ * without following a symlink (rename with RENAME_NOREPLACE, else link): if it exists, the
+ * report becomes "name.N.json" (or "path.N"), N = 1..999. An existing character device or FIFO
+ * (/dev/null, /dev/stderr, a pipe) is written as it is. Writing may never raise a signal in the
+ * program: SIGPIPE and SIGXFSZ are held while pferris writes, and the file size limit is
+ * checked before each write, so that the failure is EFBIG, not the default action's kill. */
+
+/* The name "stem.N.ext" for try N (0: the path itself). */
+static void candidate(const char *path, int n, char *used, size_t size)
 {
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    snprintf(used, size, "%s", path);
-    int fd = open(used, flags, 0644);
     size_t len = strlen(path);
     int has_ext = len > 5 && strcmp(path + len - 5, ".json") == 0;
-    for (int i = 1; fd < 0 && errno == EEXIST && i < 1000; i++) {
-        if (has_ext)
-            snprintf(used, size, "%.*s.%d.json", (int)(len - 5), path, i);
-        else
-            snprintf(used, size, "%s.%d", path, i);
-        fd = open(used, flags, 0644);
+    if (n == 0)
+        snprintf(used, size, "%s", path);
+    else if (has_ext)
+        snprintf(used, size, "%.*s.%d.json", (int)(len - 5), path, n);
+    else
+        snprintf(used, size, "%s.%d", path, n);
+}
+
+/* The temporary file beside path: ".name.pferris-PID-N.tmp" in path's directory. */
+static int open_temp(const char *path, char *tmp, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    int fd = -1;
+    for (int i = 0; fd < 0 && i < 100; i++) {
+        snprintf(tmp, size, "%.*s.%s.pferris-%d-%d.tmp", dirlen, path, path + dirlen,
+                 (int)getpid(), i);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return -errno;
     }
-    return fd;
+    return fd < 0 ? -EEXIST : fd;
+}
+
+/* Gives the finished temporary file its name, never replacing an existing one. */
+static int publish(const char *tmp, const char *path, char *used, size_t size)
+{
+    for (int i = 0; i < 1000; i++) {
+        candidate(path, i, used, size);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, used, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno == EEXIST)
+            continue;
+        if (errno != EINVAL && errno != ENOSYS)
+            return -errno;
+        /* A file system without RENAME_NOREPLACE: link is exclusive too. */
+        if (link(tmp, used) == 0) {
+            unlink(tmp);
+            return 0;
+        }
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+/* The descriptor a name stands for: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N;
+ * -1 for any other name. Reopening such a name would start a regular file (a log the program's
+ * stderr goes to) at offset 0 and overwrite it, or make "stderr.1" beside it. */
+static int fd_alias(const char *path)
+{
+    static const char *const dirs[] = {"/dev/fd/", "/proc/self/fd/"};
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        size_t n = strlen(dirs[i]);
+        if (strncmp(path, dirs[i], n) == 0 && path[n] >= '0' && path[n] <= '9') {
+            char *end;
+            long fd = strtol(path + n, &end, 10);
+            if (*end == '\0' && fd <= INT_MAX)
+                return (int)fd;
+        }
+    }
+    return -1;
+}
+
+/* An existing character device or FIFO named by path, opened for writing as it is, or the
+ * descriptor path stands for (fd_alias): 1 and *fd, 0 when path is no such thing (the report is
+ * then a regular file), or -errno (a FIFO with no reader: -ENXIO; the open never blocks). */
+static int open_stream(const char *path, int *fd)
+{
+    int alias = fd_alias(path);
+    if (alias >= 0) {
+        *fd = fcntl(alias, F_DUPFD_CLOEXEC, 3); /* the program's descriptor, shared offset */
+        return *fd >= 0 ? 1 : -errno;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+        return 0;
+    *fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (*fd < 0)
+        return -errno;
+    if (fstat(*fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        close(*fd);
+        return -EEXIST; /* swapped for something else since the stat */
+    }
+    int fl = fcntl(*fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK); /* the report is written whole */
+    return 1;
 }
 
 /* jansson hands its output over a few bytes at a time: gather it into 64 KiB writes (a report
- * of 20,000 threads was 1.8 million write calls). */
+ * of 20,000 threads was 1.8 million write calls). err keeps the first write's errno. */
 typedef struct {
-    int fd, failed;
+    int fd, err;
     size_t n;
+    unsigned long long off, limit; /* bytes written; the file size limit (regular files) */
     char buf[65536];
 } sink_t;
 
 static int sink_flush(sink_t *k)
 {
-    for (size_t off = 0; off < k->n && !k->failed;) {
-        ssize_t w = write(k->fd, k->buf + off, k->n - off);
+    if (!k->err && k->off + k->n > k->limit)
+        k->err = EFBIG; /* the write would raise SIGXFSZ */
+    for (size_t pos = 0; pos < k->n && !k->err;) {
+        ssize_t w = write(k->fd, k->buf + pos, k->n - pos);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            k->failed = 1;
+        if (w < 0)
+            k->err = errno;
+        else if (w == 0)
+            k->err = EIO;
         else
-            off += (size_t)w;
+            pos += (size_t)w;
     }
+    k->off += k->n;
     k->n = 0;
-    return k->failed ? -1 : 0;
+    return k->err ? -1 : 0;
 }
 
 static int sink_put(const char *data, size_t len, void *arg)
 {
     sink_t *k = arg;
-    while (len && !k->failed) {
+    while (len && !k->err) {
         size_t room = sizeof k->buf - k->n, take = len < room ? len : room;
         memcpy(k->buf + k->n, data, take);
         k->n += take;
@@ -269,28 +369,61 @@ static int sink_put(const char *data, size_t len, void *arg)
         if (k->n == sizeof k->buf)
             sink_flush(k);
     }
-    return k->failed ? -1 : 0;
+    return k->err ? -1 : 0;
 }
 
+/* Writes r to fd: 0, or -errno of the first failure (EFBIG, ENOSPC, EPIPE...). */
 static int dump(json_t *r, int fd)
 {
     sink_t *k = pf_arena_zalloc(sizeof *k);
     if (!k)
         return -ENOMEM;
     k->fd = fd;
+    k->limit = ULLONG_MAX;
+    struct stat st;
+    struct rlimit rl;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY) {
+        /* The limit counts from the file's start: stderr may be a log already written to. */
+        k->limit = (unsigned long long)rl.rlim_cur;
+        int fl = fcntl(fd, F_GETFL);
+        off_t at = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+        k->off = at > 0 ? (unsigned long long)at : 0;
+    }
     int rc = json_dump_callback(r, sink_put, k, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
     if (rc == 0)
         rc = sink_put("\n", 1, k);
-    if (sink_flush(k) != 0 || rc != 0)
-        rc = -EIO;
+    sink_flush(k);
+    rc = k->err ? -k->err : rc != 0 ? -ENOMEM : 0; /* jansson fails alone only for memory */
     pf_arena_free(k, sizeof *k);
+    return rc;
+}
+
+/* The report to a regular file: written whole under a temporary name, then renamed. */
+static int write_file(json_t *r, const char *path, char *used, size_t size)
+{
+    char tmp[PATH_MAX + 96];
+    if (strlen(path) + 40 > sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = open_temp(path, tmp, sizeof tmp);
+    if (fd < 0)
+        return fd;
+    int rc = dump(r, fd);
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = publish(tmp, path, used, size);
+    if (rc != 0)
+        unlink(tmp);
     return rc;
 }
 
 int pf_session_write(const char *path, char *used, size_t size)
 {
     pf_in_hook++;
-    int rc = 0;
+    int rc = 0, fd = -1;
+    pf_sigquiet_t held;
+    pf_sigquiet_hold(&held);
     pf_process_info_t info = pf_session_process_info();
     json_t *r = pf_report_build(pferris_default(), &info);
     if (!r) {
@@ -298,17 +431,17 @@ int pf_session_write(const char *path, char *used, size_t size)
     } else if (strcmp(path, "-") == 0) {
         snprintf(used, size, "stderr");
         rc = dump(r, 2);
-    } else {
-        int fd = open_exclusive(path, used, size);
-        if (fd < 0) {
-            rc = -errno;
-        } else {
+    } else if ((rc = open_stream(path, &fd)) != 0) {
+        if (rc > 0) {
+            snprintf(used, size, "%s", path);
             rc = dump(r, fd);
-            if (close(fd) != 0 && rc == 0)
-                rc = -errno;
+            close(fd);
         }
+    } else {
+        rc = write_file(r, path, used, size);
     }
     json_decref(r);
+    pf_sigquiet_release(&held);
     pf_in_hook--;
     return rc;
 }

@@ -4,7 +4,7 @@
  * a fault; and a merged report must itself read back as a valid report. Built and run by tests/it_fuzz.sh, with every
  * file of the tool but its main.c:
  *   clang -fsanitize=fuzzer,address,undefined -Ilib -Itools tests/fuzz/fuzz_reader.c \
- *     tools/pferris/<all but main>.c tools/common/*.c -ljansson -lz -lm */
+ *     tools/pferris/<all but main>.c tools/common/*.c lib/report/jstr.c -ljansson -lz -lm */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

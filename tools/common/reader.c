@@ -107,6 +107,7 @@ static const field_t heap_f[] = {
     {PF_KEY_PEAK_BYTES, T_INT, NULL},
     {PF_KEY_LIVE_BYTES, T_INT, NULL},
     {PF_KEY_PEAK_ERROR_BOUND, T_INT, NULL},
+    {PF_KEY_SIZE_SOURCE, T_STR, NULL},
     {PF_KEY_SIZE_HISTOGRAM, T_ARR, &histogram},
     {PF_KEY_SITES, T_ARR, &sites},
     {NULL, 0, NULL},

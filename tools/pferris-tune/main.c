@@ -144,6 +144,7 @@ static void cleanup(void)
     pf_tune_t *t = &tune;
     if (t->running_pgid > 0)
         kill(-t->running_pgid, SIGKILL);
+    pf_trial_kill_descendants();
     if (t->tmpdir[0])
         remove_tree(t->tmpdir);
     t->tmpdir[0] = '\0';
@@ -283,6 +284,10 @@ static int set_up(pf_tune_t *t)
         pf_tune_warn("cannot create %s (%s)", t->trialdir, strerror(errno));
         return PF_TUNE_EXIT_FAILED;
     }
+    int contained = pf_trial_contain();
+    if (contained < 0)
+        pf_tune_warn("cannot become the subreaper of the trials (%s): a process that leaves a "
+                     "trial's process group may outlive it", strerror(-contained));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal; /* no SA_RESTART: waits return to see the flag */
@@ -440,7 +445,7 @@ int main(int argc, char **argv)
     t->csv = NULL;
     if (pf_tune_interrupted) {
         pf_tune_warn("interrupted after %d trials; no answer", t->trials_done);
-        return PF_TUNE_EXIT_SIGNALED;
+        return PF_TUNE_EXIT_SIGNALED + pf_tune_interrupted; /* 128 + N, as a shell reports */
     }
     return finish(t, &par, aborted, elapsed);
 }

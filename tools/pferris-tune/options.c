@@ -128,6 +128,17 @@ static int find_option(const char *word, const char **inline_val)
     return -1;
 }
 
+/* The variables by which the tuner runs a trial: --env may not set them to the count. */
+static int tuner_variable(const char *name)
+{
+    static const char *const own[] = {"LD_PRELOAD", "PFERRIS_OUTPUT", "PFERRIS_QUIET",
+                                      PF_LIVE_ENV};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (strcmp(name, own[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int valid_env_name(const char *s)
 {
     if (!(isalpha((unsigned char)*s) || *s == '_'))
@@ -173,6 +184,9 @@ static void apply_option(pf_options_t *opt, int k, const char *val)
         if (!valid_env_name(val))
             usage_error("--env '%s' is not an environment variable name (letters, digits, _)",
                         val);
+        if (tuner_variable(val))
+            usage_error("--env %s: the tuner sets %s itself for every trial; --env names a "
+                        "variable of the program's that should be the worker count", val, val);
         opt->envs = realloc(opt->envs, (size_t)(opt->nenv + 1) * sizeof *opt->envs);
         if (!opt->envs)
             exit(PF_TUNE_EXIT_FAILED);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/svg.h"
+#include "report/jstr.h"
 #include "tune.h"
 
 const char *pf_output_unit(const pf_options_t *opt)
@@ -170,7 +171,7 @@ static void settings_json(json_t *o, const pf_tune_t *t)
     json_object_set_new(o, "unit", json_string(pf_output_unit(opt)));
     json_t *cmd = json_array();
     for (int i = 0; i < opt->nprog; i++)
-        json_array_append_new(cmd, json_string(opt->prog[i]));
+        json_array_append_new(cmd, pf_jstr(opt->prog[i]));
     json_object_set_new(o, "command", cmd);
     json_object_set_new(o, "min_workers", json_integer(opt->min));
     json_object_set_new(o, "max_workers", json_integer(opt->max));

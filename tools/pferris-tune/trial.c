@@ -5,6 +5,11 @@
  * with --show-output), stderr to a file whose tail is shown when the trial fails. Under the
  * counter metric the trial is boxed: at --duration the tuner reads the processes' live
  * snapshots and only then stops the group with SIGTERM, then SIGKILL.
+ *
+ * A trial is contained: the tuner is the child subreaper of everything a trial starts, so a
+ * process that leaves the trial's group (`setsid sleep 4 &`) is still the tuner's descendant,
+ * and at the trial's end every descendant is killed and reaped. Nothing a trial started
+ * outlives it, nor writes snapshots into a later trial.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -256,10 +262,101 @@ static int reap(pf_tune_t *t, const launch_t *l)
     int status = 0;
     while (waitpid(l->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    pf_trial_kill_descendants(); /* what left the group (setsid), and their children */
     t->running_pgid = 0;
     if (l->pidfd >= 0)
         close(l->pidfd);
     return status;
+}
+
+int pf_trial_contain(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+/* The parent of pid from /proc/PID/stat (the field after the command, which may hold any
+ * character, so it is found after the last ')'). -1 when pid is gone. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *close_paren = strrchr(buf, ')');
+    int ppid;
+    if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+        return -1;
+    return (pid_t)ppid;
+}
+
+/* Sends SIGKILL to every descendant of the tuner: 1 when there was one. A process is a
+ * descendant when its parent is the tuner or a descendant; the scan repeats until it finds no
+ * new one, so the order of /proc does not matter. */
+static int kill_descendants_once(void)
+{
+    pid_t self = getpid();
+    size_t n = 0, cap = 64;
+    pid_t *tree = pf_tune_xcalloc(cap, sizeof *tree);
+    tree[n++] = self;
+    for (int grew = 1; grew;) {
+        grew = 0;
+        DIR *d = opendir("/proc");
+        if (!d)
+            break;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            char *end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (*end || pid <= 0 || pid == self)
+                continue;
+            int known = 0;
+            for (size_t i = 0; i < n && !known; i++)
+                known = tree[i] == (pid_t)pid;
+            if (known)
+                continue;
+            pid_t ppid = parent_of((pid_t)pid);
+            for (size_t i = 0; i < n; i++)
+                if (tree[i] == ppid) {
+                    if (n == cap) {
+                        cap *= 2;
+                        pid_t *grown = realloc(tree, cap * sizeof *tree);
+                        if (!grown)
+                            break;
+                        tree = grown;
+                    }
+                    tree[n++] = (pid_t)pid;
+                    grew = 1;
+                    break;
+                }
+        }
+        closedir(d);
+    }
+    for (size_t i = 1; i < n; i++)
+        kill(tree[i], SIGKILL);
+    free(tree);
+    return n > 1;
+}
+
+void pf_trial_kill_descendants(void)
+{
+    /* A killed process's children come to the tuner (the subreaper) and are reaped here; a
+     * descendant may fork while the scan runs, so repeat until a scan finds none. */
+    for (int round = 0; round < 1000; round++) {
+        int found = kill_descendants_once();
+        int status;
+        while (waitpid(-1, &status, WNOHANG) > 0) {
+        }
+        if (!found)
+            break;
+        struct timespec d = {0, 1000000L};
+        nanosleep(&d, NULL);
+    }
 }
 
 static void describe_status(int status, pf_trial_t *r)

@@ -20,7 +20,7 @@
 #define PF_TUNE_EXIT_FOUND    0
 #define PF_TUNE_EXIT_USAGE    2
 #define PF_TUNE_EXIT_FAILED   3
-#define PF_TUNE_EXIT_SIGNALED 130
+#define PF_TUNE_EXIT_SIGNALED 128 /* + the signal's number */
 
 enum { PF_TUNE_METRIC_WALL, PF_TUNE_METRIC_COUNTER };
 
@@ -110,6 +110,10 @@ char **pf_options_argv(const pf_options_t *opt, int workers);
 
 /* trial.c: runs one trial with `workers` and fills r. */
 void pf_trial_run(pf_tune_t *t, int workers, pf_trial_t *r);
+/* Makes the tuner the subreaper of everything its trials start (0, or -errno). */
+int pf_trial_contain(void);
+/* Kills and reaps every process descended from the tuner (what a trial left behind). */
+void pf_trial_kill_descendants(void);
 
 /* observe.c: what the trial's process tree reported: reports of processes that ended, and live
  * snapshots of the others. */

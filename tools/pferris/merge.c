@@ -9,6 +9,7 @@
 #include <string.h>
 #include "pferris.h"
 #include "cmd.h"
+#include "report/jstr.h"
 
 static void sum_int(json_t *dst, const char *key, json_t *v)
 {
@@ -134,7 +135,7 @@ static json_t **all_processes(json_t **reports, const char **files, int n, size_
             if (!p)
                 continue;
             if (!json_object_get(p, PF_KEY_FILE))
-                json_object_set_new(p, PF_KEY_FILE, json_string(files[i]));
+                json_object_set_new(p, PF_KEY_FILE, pf_jstr(files[i]));
             json_object_del(p, PF_KEY_PROCESSES);
             json_object_del(p, PF_KEY_MERGED);
             ps[k++] = p;
@@ -402,7 +403,7 @@ static json_t *document(merge_t *m, json_t **ps, size_t np, const char **files, 
     json_object_foreach(m->hosts, key, v) json_array_append_new(host_list, json_string(key));
     json_t *file_list = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(file_list, json_string(files[i]));
+        json_array_append_new(file_list, pf_jstr(files[i]));
     json_t *cmd = np ? json_object_get(ps[0], PF_KEY_COMMAND) : NULL;
     json_t *d = json_object();
     json_object_set_new(d, PF_KEY_SCHEMA, json_string(PFERRIS_SCHEMA));

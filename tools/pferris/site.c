@@ -81,12 +81,16 @@ char *pf_site_stack(json_t *site, const char *sep, int innermost)
 
 extern char **environ;
 
-/* A module path comes from an untrusted report: it is opened only if it is a regular file,
- * without blocking (a FIFO or a device would hang or have effects), never followed by a shell.
- * The descriptor, or -1. */
+/* A module path comes from an untrusted report: it is opened only if it is a regular file. A
+ * FIFO would block the open or the read forever, and merely opening some devices acts on them
+ * (a watchdog, a tape), so the type is checked before the open, the open cannot block, and the
+ * type is checked again on what was opened (the name may have been swapped in between). Every
+ * reader of the module (ours and addr2line) reads this descriptor, never the name. The
+ * descriptor, or -1. */
 static int open_module(const char *module)
 {
-    if (!module || module[0] != '/')
+    struct stat pre;
+    if (!module || module[0] != '/' || stat(module, &pre) != 0 || !S_ISREG(pre.st_mode))
         return -1;
     int fd = open(module, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -133,12 +137,9 @@ static void read_build_id(int fd, const Elf64_Phdr *ph, pf_site_module_t *m)
     free(note);
 }
 
-int pf_site_module(const char *module, pf_site_module_t *m)
+/* The module's facts from the module open on fd. */
+static int module_facts(int fd, pf_site_module_t *m)
 {
-    *m = (pf_site_module_t){0};
-    int fd = open_module(module);
-    if (fd < 0)
-        return -1;
     Elf64_Ehdr eh;
     int rc = -1;
     if (read_at(fd, &eh, sizeof eh, 0) == 0 && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
@@ -162,14 +163,24 @@ int pf_site_module(const char *module, pf_site_module_t *m)
         m->executable = eh.e_type == ET_EXEC;
         rc = loads ? 0 : -1;
     }
+    return rc;
+}
+
+int pf_site_module(const char *module, pf_site_module_t *m)
+{
+    *m = (pf_site_module_t){0};
+    int fd = open_module(module);
+    if (fd < 0)
+        return -1;
+    int rc = module_facts(fd, m);
     close(fd);
     return rc;
 }
 
-/* Runs `addr2line -e module ADDR...` (binutils): one "file:line" line per address, read into
- * a growing buffer. The module is one argv word, never through a shell. NULL when it cannot
- * be run; to be freed. */
-static char *run_addr2line(const char *module, char **addrs, size_t n)
+/* Runs `addr2line -e /dev/fd/3 ADDR...` (binutils) on the module open on fd: one "file:line"
+ * line per address, read into a growing buffer; never through a shell. NULL when it cannot be
+ * run; to be freed. */
+static char *run_addr2line(int fd, char **addrs, size_t n)
 {
     char **argv = calloc(n + 4, sizeof *argv);
     int fds[2];
@@ -179,12 +190,13 @@ static char *run_addr2line(const char *module, char **addrs, size_t n)
     }
     argv[0] = "addr2line";
     argv[1] = "-e";
-    argv[2] = (char *)module;
+    argv[2] = "/dev/fd/3";
     memcpy(argv + 3, addrs, n * sizeof *addrs);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_adddup2(&fa, fd, 3);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
@@ -243,9 +255,14 @@ static void parse_line(char *l, pf_site_source_t *q)
 
 static void resolve_module(pf_site_source_t **q, size_t n)
 {
-    pf_site_module_t m;
-    if (pf_site_module(q[0]->module, &m) != 0)
+    pf_site_module_t m = {0};
+    int fd = open_module(q[0]->module);
+    if (fd < 0)
         return;
+    if (module_facts(fd, &m) != 0) {
+        close(fd);
+        return;
+    }
     char hex[ADDR2LINE_BATCH][24], *argv[ADDR2LINE_BATCH];
     for (size_t at = 0; at < n; at += ADDR2LINE_BATCH) {
         size_t k = n - at < ADDR2LINE_BATCH ? n - at : ADDR2LINE_BATCH;
@@ -254,12 +271,13 @@ static void resolve_module(pf_site_source_t **q, size_t n)
                      (unsigned long long)(m.link_base + q[at + i]->offset));
             argv[i] = hex[i];
         }
-        char *out = run_addr2line(q[0]->module, argv, k), *save = NULL;
+        char *out = run_addr2line(fd, argv, k), *save = NULL;
         char *l = out ? strtok_r(out, "\n", &save) : NULL;
         for (size_t i = 0; i < k && l; i++, l = strtok_r(NULL, "\n", &save))
             parse_line(l, q[at + i]);
         free(out);
     }
+    close(fd);
 }
 
 static int by_module(const void *a, const void *b)
