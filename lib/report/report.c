@@ -323,9 +323,14 @@ static json_t *clock_json(void)
 
 json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
 {
+    /* The clock's last check and refinement first: every figure below then converts ticks
+     * with one ratio. */
+    json_t *clock = info ? clock_json() : NULL;
     json_t *r = json_object();
-    if (!r)
+    if (!r) {
+        json_decref(clock);
         return NULL;
+    }
     json_object_set_new(r, PF_KEY_SCHEMA, json_string(PFERRIS_SCHEMA));
     json_object_set_new(r, PF_KEY_PFERRIS_VERSION, json_string(PFERRIS_VERSION));
     if (info) {
@@ -357,7 +362,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
             json_object_set_new(r, PF_KEY_RANK_SOURCE, json_string(info->rank_source));
         }
         pf_report_timeline(r);
-        json_object_set_new(r, PF_KEY_CLOCK, clock_json());
+        json_object_set_new(r, PF_KEY_CLOCK, clock);
     }
     return r;
 }
