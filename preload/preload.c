@@ -273,6 +273,7 @@ static void *trampoline(void *v)
     spawn_t s = *(spawn_t *)v;
     __libc_free(v);
     pf_thread(); /* the thread's record starts now, not at its first event */
+    pf_sites_thread_start();
     return s.fn(s.arg);
 }
 

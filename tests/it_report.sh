@@ -87,6 +87,14 @@ if [ "$(jget r.json 'len(d["heap"]["sites"])')" -gt 0 ]; then
 fi
 "$P" report --json r.json | python3 -c 'import json,sys; json.load(sys.stdin)' || die "--json output"
 
+# The clock: which source timed the run, its ratio, and why; on an x86 machine whose CPU says
+# its TSC is invariant, the TSC, whatever the kernel's clocksource.
+expect_eq "$(jget r.json 'sorted(d["clock"])')" "['drift_ppm', 'source', 'ticks_per_ns', 'why']" "clock keys"
+expect_eq "$(jget r.json 'd["clock"]["source"] in ("tsc", "monotonic") and d["clock"]["ticks_per_ns"] > 0 and len(d["clock"]["why"]) > 0')" True "clock values"
+if [ "$(uname -m)" = x86_64 ] && grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo; then
+  expect_eq "$(jget r.json 'd["clock"]["source"]')" tsc "invariant TSC used"
+fi
+
 # The timeline's settings: off, and a bad interval (one warning, the default).
 PFERRIS_TIMELINE=0 PFERRIS_INTERVAL_MS=0 PFERRIS_OUTPUT=off.json preload "$prog" 1 5 > /dev/null
 expect_eq "$(jget off.json 'len(d["timeline"]["intervals"]) + len(d["timeline"]["samples"])')" 0 "timeline off"

@@ -7,17 +7,23 @@
  *  - The test is a one-sided exact Mann-Whitney U test: it assumes no distribution (throughput
  *    noise is skewed: a run is slowed, rarely sped up) and is exact at the 3 to 5 samples a
  *    count gets.
- *  - It is used as a non-inferiority test: a count qualifies when its samples are shown to lie
- *    above the best's shrunk by 3%. The plain form, "not significantly below the best", would
- *    reward a lack of data: with one or two samples no difference is ever significant, and a
- *    noisy count 5% below the best would win. Here lack of data counts against a count, so the
- *    answer is within 3% of the best unless the test errs (alpha = 5%), and the schedule gives
- *    undecided counts more trials instead.
- *  - Smallest eligible count wins: among counts that are as fast, fewer workers cost less.
- *  - Flat throughput is decided apart: the highest of many noisy medians is biased upwards, so
- *    a program whose counts are all equal may never prove the smallest within 3% of that
- *    maximum; when no median stands out (5%) and the smallest is not clearly below, the
- *    smallest is the answer.
+ *  - The answer is the knee: the smallest count not shown to be more than 3% below the best.
+ *    The earlier rule, "the smallest count *shown* within 3% of the best" (non-inferiority),
+ *    treated missing evidence as a reason for more workers: on a plateau of equal counts the
+ *    best median is the luckiest of many, proving a count within 3% of it takes more samples
+ *    than a count gets, and the noise picked among equals (3, 4, 8 on a 2-CPU machine whose
+ *    answer is 2). Here a count needs evidence against it to lose.
+ *  - Lack of data must not win either: a count is eligible only with min_runs samples, and the
+ *    schedule spends trials on exactly the counts that decide the knee.
+ *  - "Shown below" needs the median outside the margin and one of two witnesses: the rank
+ *    test (robust to how noise is shaped, but one slowed trial of the best's can hide a 30%
+ *    gap at 5 samples) or the medians' gap beyond two standard errors of pooled noise (robust
+ *    to outliers in the best, but blind to how the noise is shaped). Counts below the answer
+ *    with only one witness get more trials until both agree, the medians alone are far
+ *    apart, or max_runs.
+ *  - Noise is pooled over all counts (every sample's deviation from its count's median): a
+ *    spread from three samples is no estimate.
+ *  - Flat throughput is the knee at the smallest count with no median more than 5% above it.
  */
 #include "parallel/stats.h"
 
@@ -166,13 +172,53 @@ static void params_fix(const pf_stats_params_t *in, pf_stats_params_t *p)
         p->min_runs = 1;
 }
 
-/* Relative noise of count i for planning: its own robust spread once it has three samples,
- * never less than the pooled noise of all counts before that (two samples say little). */
+/* The relative noise pooled over all counts: 1.4826 x the median of every sample's relative
+ * deviation from its count's median. A count's own spread from three samples is no estimate
+ * (two of them are often close by chance); the deviations of all counts are. The median
+ * sample of an odd count deviates by zero by construction and is left out. */
+static double pooled_of(const pf_stats_summary_t *sum, int n, const pf_stats_count_t *counts)
+{
+    double dev[PF_STATS_MAX_SAMPLES];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const pf_stats_summary_t *s = &sum[i];
+        if (!measured(&counts[i]) || s->n < 2 || !(s->median > 0))
+            continue;
+        for (int j = 0; j < s->n && j < PF_STATS_MAX_SAMPLES && k < PF_STATS_MAX_SAMPLES; j++) {
+            double d = fabs(counts[i].samples[j] - s->median) / s->median;
+            if (isfinite(d) && d > 0)
+                dev[k++] = d;
+        }
+    }
+    return k ? fmax(1.4826 * pf_stats_median(dev, k), NOISE_FLOOR) : PRIOR_NOISE;
+}
+
+/* Relative noise of a count: its own robust spread, never less than the pooled noise. */
 static double rel_noise(const pf_stats_summary_t *s, double pooled)
 {
     double own = s->median > 0 ? s->spread / s->median : 1.0;
-    double r = s->n >= 3 ? own : fmax(own, pooled);
+    double r = fmax(own, pooled);
     return fmax(r, NOISE_FLOOR);
+}
+
+/* How far below the margin a median must lie to be no accident of the noise of the two. */
+static double z_gap(const pf_stats_summary_t *s, const pf_stats_summary_t *bs)
+{
+    return Z_CONTENTION * bs->median * hypot(s->rel_se, bs->rel_se);
+}
+
+/* Is count s shown to lie below the best by more than the margin? Its median must be
+ * outside the margin, and either the rank test or the medians' own uncertainty (Z_CONTENTION
+ * standard errors) must say that this is no accident. Both parts guard the plateau: the best
+ * of many equal counts is the luckiest, so a median a little outside the margin of it, or a
+ * rank test that one slowed trial tipped, alone do not reject a count. */
+static int shown_below(const pf_stats_summary_t *s, const pf_stats_summary_t *bs,
+                       const pf_stats_params_t *p)
+{
+    double gap = (1.0 - p->margin) * bs->median - s->median;
+    if (!(gap > 0))
+        return 0;
+    return s->p_below <= p->alpha || gap > z_gap(s, bs);
 }
 
 int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params_t *params,
@@ -186,8 +232,7 @@ int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params
     choice->flat = 0;
     choice->measured = 0;
 
-    double noise[PF_STATS_MAX_SAMPLES];
-    int nnoise = 0, first = -1;
+    int first = -1;
     for (int i = 0; i < n; i++) {
         pf_stats_summary_t *s = &sum[i];
         const pf_stats_count_t *c = &counts[i];
@@ -214,45 +259,42 @@ int pf_stats_choose(const pf_stats_count_t *counts, int n, const pf_stats_params
             first = i;
         if (choice->best < 0 || s->median > sum[choice->best].median)
             choice->best = i;
-        if (s->n >= 2 && s->median > 0 && nnoise < PF_STATS_MAX_SAMPLES)
-            noise[nnoise++] = s->spread / s->median;
     }
     if (choice->best < 0)
         return 0;
 
     const pf_stats_count_t *bc = &counts[choice->best];
     const pf_stats_summary_t *bs = &sum[choice->best];
-    double pooled = nnoise ? fmax(pf_stats_median(noise, nnoise), NOISE_FLOOR) : PRIOR_NOISE;
+    double pooled = pooled_of(sum, n, counts);
     int flat = 1;
+    for (int i = 0; i < n; i++)
+        if (measured(&counts[i]) && isfinite(sum[i].median))
+            sum[i].rel_se = 1.2533 * rel_noise(&sum[i], pooled) / sqrt((double)sum[i].n);
     for (int i = 0; i < n; i++) {
         pf_stats_summary_t *s = &sum[i];
         if (!measured(&counts[i]) || !isfinite(s->median))
             continue;
-        s->rel_se = 1.2533 * rel_noise(s, pooled) / sqrt((double)s->n);
         if (i == choice->best) {
             s->eligible = 1;
             s->p_within = 0.0;
         } else {
+            /* The knee: a count is as good as the best unless its samples are shown to lie
+             * below the best's shrunk by the margin. Too few samples decide nothing either
+             * way: such a count is undecided, and the schedule gives it trials. */
             s->p_below = pf_stats_mw_below(counts[i].samples, s->n, bc->samples, bs->n,
-                                           1.0 - p.tolerance);
-            /* Non-inferiority: are the best's samples, shrunk by margin, below this count's? */
+                                           1.0 - p.margin);
             s->p_within = pf_stats_mw_below(bc->samples, bs->n, counts[i].samples, s->n,
                                             1.0 / (1.0 - p.margin));
-            s->eligible = s->p_within <= p.alpha;
+            s->eligible = s->n >= p.min_runs && bs->n >= p.min_runs &&
+                          !shown_below(s, bs, &p);
         }
         if (s->eligible && choice->chosen < 0)
             choice->chosen = i;
         if (s->median < (1.0 - p.flat) * bs->median)
             flat = 0;
     }
-    /* Flat: the smallest count is as fast as the best within the margin and not found below
-     * it by more than the tolerance, and no median stands out by more than `flat`. Then the
-     * smallest count is the answer even when the noise kept its non-inferiority unproven. */
-    const pf_stats_summary_t *fs = &sum[first];
-    choice->flat = flat && choice->measured >= 2 && fs->n >= p.min_runs &&
-                   fs->median >= (1.0 - p.margin) * bs->median && fs->p_below > p.alpha;
-    if (choice->flat)
-        choice->chosen = first;
+    /* Flat: the answer is the smallest count and no median stands out by more than `flat`. */
+    choice->flat = flat && choice->measured >= 2 && choice->chosen == first;
     return 0;
 }
 
@@ -285,17 +327,6 @@ static int untried(const pf_stats_count_t *c)
     return (c->n <= 0 || !c->samples) && c->failed == 0;
 }
 
-/* The pooled relative noise, as pf_stats_choose computes it. */
-static double pooled_of(const pf_stats_summary_t *sum, int n, const pf_stats_count_t *counts)
-{
-    double noise[PF_STATS_MAX_SAMPLES];
-    int k = 0;
-    for (int i = 0; i < n && k < PF_STATS_MAX_SAMPLES; i++)
-        if (measured(&counts[i]) && sum[i].n >= 2 && sum[i].median > 0)
-            noise[k++] = sum[i].spread / sum[i].median;
-    return k ? fmax(pf_stats_median(noise, k), NOISE_FLOOR) : PRIOR_NOISE;
-}
-
 int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t *params,
                   pf_stats_summary_t *sum, pf_stats_choice_t *choice, unsigned char *want)
 {
@@ -321,38 +352,43 @@ int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t
         if (around[k] >= 0 && around[k] < n && untried(&counts[around[k]]))
             want[around[k]] = 1;
 
-    /* Repeat: only counts that can still change the answer, only until they are precise. */
+    /* Repeat: only the counts that decide the knee, only until they are decided. */
     const pf_stats_summary_t *bs = &sum[b];
+    double pooled = pooled_of(sum, n, counts);
     for (int i = 0; i < n; i++) {
         const pf_stats_summary_t *s = &sum[i];
         if (!measured(&counts[i]) || s->n >= p.max_runs)
             continue;
-        /* How high the count may truly be. One or two samples are not robust: one trial
-         * slowed by another process must not hide the best count: a single sample may be an
-         * outlier, and of two the better one may be slowed too, if less. */
+        if (i == b) {
+            /* The yardstick of every test: a robust median, then a precise one. */
+            want[i] |= s->n < p.min_runs || s->rel_se > p.precision;
+            continue;
+        }
+        if (i < c) {
+            /* Below the answer: not yet tested (too few samples), or rejected. A rejection
+             * that most of its trials being slowed explains is looked at again. */
+            double gap = (1.0 - p.margin) * bs->median - s->median;
+            int settled = gap > 2 * z_gap(s, bs) || (s->p_below <= p.alpha && gap > z_gap(s, bs));
+            want[i] |= s->n < p.min_runs || !settled;
+            if (s->n >= 2 && s->max >= (1.0 - 2 * p.margin) * bs->median &&
+                s->max - s->median > fmax(0.1, 4 * pooled) * s->median)
+                want[i] = 1;
+            continue;
+        }
+        if (i == c) {
+            /* The answer while its median misses the margin stands only for lack of
+             * evidence: more trials decide it either way. */
+            want[i] |= s->median < (1.0 - p.margin) * bs->median;
+            continue;
+        }
+        /* Above the answer: only a count that may be the best matters (a new yardstick). */
         double reach = s->median * (1.0 + Z_CONTENTION * hypot(s->rel_se, bs->rel_se));
         if (s->n == 1)
             reach = s->median / (1.0 - OUTLIER);
         else if (s->n == 2)
             reach = fmax(reach, s->max / (1.0 - OUTLIER / 2));
-        int contender = i == b || reach >= (1.0 - p.margin) * bs->median;
-        if (!contender)
-            continue;
-        if (i == b || i == c)
-            want[i] |= s->n < p.min_runs || s->rel_se > p.precision;
-        else if (reach >= bs->median)
-            want[i] |= s->n < p.min_runs; /* it may be the best: a robust median first */
-        if (i != b && s->n >= 2 && s->max >= (1.0 - p.margin) * bs->median &&
-            s->max - s->median > fmax(0.1, 4 * pooled_of(sum, n, counts)) * s->median)
-            want[i] = 1; /* most of its trials were slowed: the median cannot be trusted yet */
-        else if (i > c)
-            want[i] |= s->n < 2; /* one more look that it is not the best */
-        else if (s->n < p.min_runs)
-            want[i] = 1;
-        else
-            /* Below the answer and not eligible: settled when the test rejected it, open
-             * when only its median missed the margin by less than its uncertainty. */
-            want[i] |= s->p_below > p.alpha;
+        if (reach >= bs->median)
+            want[i] |= s->n < p.min_runs;
     }
     int k = 0;
     for (int i = 0; i < n; i++)

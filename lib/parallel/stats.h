@@ -4,23 +4,24 @@
  * statistics. No I/O, no allocation, no global state: every function is a pure function of its
  * arguments, safe from any thread.
  *
- * The rule (stats.c explains why):
+ * The rule, the knee (stats.c explains why):
  *  - per count: the median of its throughput samples, and a robust spread (1.4826 x MAD);
  *  - best: the count with the highest median;
- *  - a count is eligible when it was measured without failure and a one-sided exact
- *    Mann-Whitney U test shows, at level `alpha` (0.05), that its samples lie above the best's
- *    samples shrunk by `margin` (3%): it is significantly within 3% of the best (a
- *    non-inferiority test; the best itself is eligible);
- *  - the answer is the smallest eligible count;
- *  - throughput is flat when every median is within `flat` (5%) of the best, the smallest
- *    count has min_runs samples, its median is within `margin` of the best and the same test
- *    does not find it below the best by more than `tolerance` (1%). Then the answer is the
- *    smallest count.
+ *  - a count is shown below the best when its median is more than `margin` (3%) below the
+ *    best's and either a one-sided exact Mann-Whitney U test (level `alpha`, 0.05) finds its
+ *    samples below the best's shrunk by the margin, or its median is below that line by more
+ *    than two standard errors of the two medians (the noise pooled over all counts);
+ *  - a count is eligible when it has min_runs samples (as has the best), no failure, and is
+ *    not shown below the best; the answer is the smallest eligible count: the knee. Missing
+ *    evidence no longer favours more workers: on a plateau of equal counts the smallest wins;
+ *  - throughput is flat when the answer is the smallest count and every median is within
+ *    `flat` (5%) of the best.
  *
  * The adaptive schedule (pf_stats_plan) decides, round after round, which counts get one more
  * trial: a coarse geometric grid first, then the untested neighbours of the best and of the
- * answer, then repeats only for the counts that can still change the answer, until each has a
- * small enough standard error or max_runs trials.
+ * answer, then repeats only for the counts that decide the knee: the best (the yardstick),
+ * counts below the answer until both tests or the medians alone settle them, the answer while
+ * its median misses the margin, and counts above it that may be the best; max_runs at most.
  */
 #ifndef PF_STATS_H
 #define PF_STATS_H
@@ -41,7 +42,7 @@ typedef struct {
 
 typedef struct {
     double margin;    /* the answer is shown to be at most this fraction below the best */
-    double tolerance; /* "clearly below": below the best by more than this fraction */
+    double tolerance; /* unused by the knee rule; kept in the result's parameters */
     double alpha;     /* one-sided significance level of that test */
     double precision; /* relative standard error of the median at which repeating stops */
     double flat;      /* all medians within this of the best: throughput is flat */
@@ -54,10 +55,10 @@ typedef struct {
     double median;    /* NAN when n == 0 */
     double spread;    /* 1.4826 x median absolute deviation, in throughput units; 0 when n < 2 */
     double min, max;  /* of the samples; NAN when n == 0 */
-    double rel_se;    /* relative standard error of the median the schedule uses */
-    double p_below;   /* p-value of "below the best by more than tolerance"; 1 for the best */
+    double rel_se;    /* relative standard error of the median (pooled noise at least) */
+    double p_below;   /* p-value of "below the best by more than margin"; 1 for the best */
     double p_within;  /* p-value of "not within margin of the best"; 0 for the best */
-    int eligible;     /* may be the answer: p_within <= alpha */
+    int eligible;     /* may be the answer: enough samples, not shown below the best */
 } pf_stats_summary_t;
 
 typedef struct {

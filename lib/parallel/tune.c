@@ -3,10 +3,11 @@
  *
  * The tuner really runs the task: for each worker count it drives the pool with exactly that
  * many participants over the sample items (cycling through them) until a deadline, and counts
- * the items completed. Each count's test_duration is split into ROUNDS timed runs, taken in a
- * serpentine order over the counts (min..max, then max..min, ...) so that a slow drift of the
- * machine (frequency, other load) falls on every count alike; the rounds of one count are the
- * repeated samples the shared statistics (stats.h, also used by pferris-tune) choose from.
+ * the items completed. A run lasts test_duration / ROUNDS; the budget is ROUNDS runs per count.
+ * SWEEPS runs of every count come first, in a serpentine order over the counts (min..max, then
+ * max..min, ...) so that a slow drift of the machine (frequency, other load) falls on every count
+ * alike; the rest of the budget goes, round by round, to the counts that decide the knee, as the
+ * shared schedule (stats.h, also used by pferris-tune) plans them, up to MAX_RUNS runs of one.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,7 +21,9 @@
 #include "runtime/profile.h"
 #include "parallel/stats.h"
 
-#define ROUNDS 5
+#define ROUNDS   5 /* runs per count in the budget */
+#define SWEEPS   3 /* runs of every count before the schedule decides */
+#define MAX_RUNS 8 /* runs of one count, at most */
 
 typedef struct {
     pferris_map_fn task;
@@ -107,32 +110,48 @@ PF_EXPORT int pferris_auto_tune_workers(pferris_map_fn task, void *ctx, const vo
         t.scratch = aligned_alloc(PF_CACHELINE, bytes);
     }
     pferris_tune_point_t *pts = calloc((size_t)counts, sizeof *pts);
-    double *samples = calloc((size_t)counts * ROUNDS, sizeof *samples);
+    double *samples = calloc((size_t)counts * MAX_RUNS, sizeof *samples);
     pf_stats_count_t *sc = calloc((size_t)counts, sizeof *sc);
     pf_stats_summary_t *sum = calloc((size_t)counts, sizeof *sum);
+    unsigned char *want = calloc((size_t)counts, 1);
     int rc = -ENOMEM;
-    if (!pts || !samples || !sc || !sum || (out_size && !t.scratch))
+    if (!pts || !samples || !sc || !sum || !want || (out_size && !t.scratch))
         goto out;
 
+    for (int i = 0; i < counts; i++) {
+        pts[i].workers = min_workers + i;
+        sc[i] = (pf_stats_count_t){.workers = pts[i].workers, .samples = &samples[i * MAX_RUNS]};
+    }
+    pf_stats_params_t par;
+    pf_stats_defaults(&par);
+    par.max_runs = MAX_RUNS;
     rc = 0;
     double seconds = test_duration / ROUNDS;
-    for (int r = 0; r < ROUNDS && rc == 0; r++) {
-        for (int k = 0; k < counts && rc == 0; k++) {
-            int i = r % 2 ? counts - 1 - k : k;
-            pts[i].workers = min_workers + i;
-            rc = tune_round(&t, pts[i].workers, seconds, &pts[i], &samples[i * ROUNDS + r]);
+    int budget = counts * ROUNDS;
+    pf_stats_choice_t choice;
+    for (int r = 0; budget > 0 && rc == 0; r++) {
+        int k = counts;
+        if (r < SWEEPS)
+            memset(want, 1, (size_t)counts);
+        else
+            k = pf_stats_plan(sc, counts, &par, sum, &choice, want);
+        if (k <= 0)
+            break;
+        for (int j = 0; j < counts && budget > 0 && rc == 0; j++) {
+            int i = r % 2 ? counts - 1 - j : j;
+            if (!want[i])
+                continue;
+            double *sample = &samples[i * MAX_RUNS + sc[i].n];
+            rc = tune_round(&t, pts[i].workers, seconds, &pts[i], sample);
+            sc[i].n = pts[i].rounds;
+            budget--;
         }
     }
     if (rc < 0)
         goto out;
 
-    /* The same robust choice as pferris-tune: the smallest count shown to be within the margin
-     * of the best count's throughput (stats.h states the rule). */
-    for (int i = 0; i < counts; i++)
-        sc[i] = (pf_stats_count_t){.workers = pts[i].workers, .samples = &samples[i * ROUNDS],
-                                   .n = pts[i].rounds};
-    pf_stats_choice_t choice;
-    rc = pf_stats_choose(sc, counts, NULL, sum, &choice);
+    /* The same choice as pferris-tune: the knee (stats.h states the rule). */
+    rc = pf_stats_choose(sc, counts, &par, sum, &choice);
     if (rc == 0 && choice.chosen < 0)
         rc = -EIO; /* not reached: every round completes at least one item */
     if (rc < 0)
@@ -152,6 +171,7 @@ out:
     free(samples);
     free(sc);
     free(sum);
+    free(want);
     errno = saved;
     return rc;
 }

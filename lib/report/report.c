@@ -311,11 +311,30 @@ static json_t *heap_json(int enabled)
     return o;
 }
 
+/* Where the times came from: the TSC or CLOCK_MONOTONIC, and why (lib/base/clock.c). */
+static json_t *clock_json(void)
+{
+    pf_clock_info_t ci;
+    pf_clock_info(&ci);
+    json_t *c = json_object();
+    json_object_set_new(c, PF_KEY_SOURCE, json_string(ci.source));
+    json_object_set_new(c, PF_KEY_TICKS_PER_NS, json_real(ci.ticks_per_ns));
+    json_object_set_new(c, PF_KEY_DRIFT_PPM,
+                        isfinite(ci.drift_ppm) ? json_real(ci.drift_ppm) : json_null());
+    json_object_set_new(c, PF_KEY_WHY, json_string(ci.why));
+    return c;
+}
+
 json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
 {
+    /* The clock's last check and refinement first: every figure below then converts ticks
+     * with one ratio. */
+    json_t *clock = info ? clock_json() : NULL;
     json_t *r = json_object();
-    if (!r)
+    if (!r) {
+        json_decref(clock);
         return NULL;
+    }
     json_object_set_new(r, PF_KEY_SCHEMA, json_string(PFERRIS_SCHEMA));
     json_object_set_new(r, PF_KEY_PFERRIS_VERSION, json_string(PFERRIS_VERSION));
     if (info) {
@@ -347,6 +366,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
             json_object_set_new(r, PF_KEY_RANK_SOURCE, json_string(info->rank_source));
         }
         pf_report_timeline(r);
+        json_object_set_new(r, PF_KEY_CLOCK, clock);
     }
     return r;
 }

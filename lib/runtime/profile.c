@@ -149,7 +149,7 @@ static inline int64_t timer_stop(pf_tdom_t *td, uint32_t name)
     if (pf_unlikely(d < 0))
         return -1;
     uint32_t node = td->stack[d].node;
-    uint64_t dt = now - td->stack[d].start;
+    uint64_t dt = pf_clock_elapsed(td->stack[d].start, now);
     pf_profile_interval_fn sink = pf_load_relaxed(&pf_profile_interval_sink);
     if (pf_unlikely(sink != NULL) && td->slot == 0) /* the markers' */
         sink(name, td->stack[d].start, now);

@@ -203,7 +203,7 @@ static json_t *result_json(const pf_tune_t *t, const pf_stats_choice_t *ch,
         json_object_set_new(o, "fastest_workers", json_integer(t->counts[ch->best].workers));
     json_t *test = json_object();
     json_object_set_new(test, "name",
-                        json_string("one-sided exact Mann-Whitney U, non-inferiority"));
+                        json_string("knee: not shown below the best by more than the margin (one-sided exact Mann-Whitney U, or medians beyond 2 standard errors)"));
     json_num(test, "alpha", par->alpha);
     json_num(test, "tolerance", par->tolerance);
     json_num(test, "margin", par->margin);
