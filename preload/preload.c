@@ -1,5 +1,6 @@
-/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and exec. Each
- * interposer is guard, hook into lib/, real call; the logic lives in lib/.
+/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit, exit and exec,
+ * sigaction and signal. Each interposer is guard, hook into lib/, real call; the logic lives
+ * in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
@@ -15,6 +16,8 @@
 #include <unistd.h>
 #include "runtime/heap.h"
 #include "session/session.h"
+#include "session/signals.h"
+#include "report/report.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
 
@@ -262,6 +265,7 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 
 PF_EXPORT void _exit(int code)
 {
+    pf_session_set_exit(PF_EXIT_CODE, code);
     pf_session_exit();
     if (READY(exit_))
         real.exit_(code);
@@ -271,6 +275,7 @@ PF_EXPORT void _exit(int code)
 
 PF_EXPORT void _Exit(int code)
 {
+    pf_session_set_exit(PF_EXIT_CODE, code);
     pf_session_exit();
     if (READY(Exit_))
         real.Exit_(code);
@@ -300,6 +305,48 @@ PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
     return READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+}
+
+/* ---- how the process ends: its exit code, and the signals the program sets --------------- */
+
+PF_EXPORT void exit(int code)
+{
+    static void (*real_exit)(int);
+    if (!real_exit)
+        *(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
+    pf_session_set_exit(PF_EXIT_CODE, code);
+    real_exit(code);
+    __builtin_unreachable();
+}
+
+/* A return from main calls exit inside libc, where no interposer sees it: main is wrapped. */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    int code = real_main(argc, argv, envp);
+    pf_session_set_exit(PF_EXIT_CODE, code);
+    return code;
+}
+
+PF_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, main_fn init,
+                                void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+    int (*start)(main_fn, int, char **, main_fn, void (*)(void), void (*)(void), void *);
+    *(void **)&start = dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return start(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    return pf_signals_sigaction(sig, act, old);
+}
+
+PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
+{
+    return pf_signals_signal(sig, handler);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */

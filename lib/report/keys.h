@@ -79,6 +79,18 @@
 #define PF_KEY_ACTIVE                   "active"
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
+#define PF_KEY_EXIT                     "exit"
+#define PF_KEY_HOW                      "how"
+#define PF_KEY_CODE                     "code"
+#define PF_KEY_SIGNAL                   "signal"
+#define PF_KEY_SIGNAL_NAME              "signal_name"
+#define PF_KEY_ADDRESS                  "address"
+#define PF_KEY_CRASHED_TID              "crashed_tid"
+/* The values of exit.how. */
+#define PF_EXIT_HOW_EXIT                "exit"
+#define PF_EXIT_HOW_SIGNAL              "signal"
+#define PF_EXIT_HOW_CRASH               "crash"
+#define PF_EXIT_HOW_CHECKPOINT          "checkpoint"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"
