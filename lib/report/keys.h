@@ -86,6 +86,10 @@
 #define PF_KEY_SIGNAL_NAME              "signal_name"
 #define PF_KEY_ADDRESS                  "address"
 #define PF_KEY_CRASHED_TID              "crashed_tid"
+/* The live entry of `pferris top` (lib/session/publish.c), never in a report. */
+#define PF_KEY_ELAPSED                  "elapsed"
+#define PF_KEY_THREAD_CPU               "thread_cpu"
+#define PF_KEY_TIMERS                   "timers"
 /* The values of exit.how. */
 #define PF_EXIT_HOW_EXIT                "exit"
 #define PF_EXIT_HOW_SIGNAL              "signal"

@@ -7,6 +7,8 @@
  * final report does (and then ".N" is tried the same way); the final report replaces the last
  * checkpoint by the same rename.
  *
+ * The same tick publishes the live entry of `pferris top` every second (publish.c).
+ *
  * No thread of pferris's own is started for this: the tick comes from the timeline (its sampler
  * thread, or the heap flushes of a process that has no second thread yet), so a single-threaded
  * program stays single-threaded. One checkpoint at a time: a tick that finds one running is
@@ -28,11 +30,15 @@
 #include "report/report.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
+#include "session/publish.h"
 #include "session/session.h"
 
 static struct {
     uint64_t period;           /* ticks between checkpoints; 0: off */
     uint64_t next;             /* tick count of the next one */
+    uint64_t publish_period;   /* ticks between entries for `pferris top` (publish.c) */
+    uint64_t next_publish;     /* written under busy */
+    uint64_t next_any;         /* the earlier of next and next_publish: the tick's one compare */
     int busy;                  /* a checkpoint or the final report is being written */
     int closing;               /* the final report is written: no checkpoint any more */
     int pid;                   /* the process that claimed path (a fork child has none) */
@@ -163,26 +169,37 @@ static int write_report(int how)
 static void tick(void)
 {
     uint64_t now = pf_clock_ticks();
-    if (pf_likely(now < pf_load_relaxed(&C.next)) || !C.period)
+    if (pf_likely(now < pf_load_relaxed(&C.next_any)))
         return;
     int free_ = 0;
     if (!pf_cas_acq_rel(&C.busy, &free_, 1))
         return;
-    if (now >= pf_load_relaxed(&C.next) && !pf_load_acquire(&C.closing) && pf_session_active()) {
+    if (now >= pf_load_relaxed(&C.next_any) && !pf_load_acquire(&C.closing) &&
+        pf_session_active()) {
         int saved = errno;
         writing = 1;
         pf_in_hook++;
-        int rc = write_report(PF_EXIT_CHECKPOINT);
+        if (now >= C.next_publish) {
+            pf_publish_tick();
+            C.next_publish = pf_clock_ticks() + C.publish_period;
+        }
+        if (C.period && now >= pf_load_relaxed(&C.next)) {
+            int rc = write_report(PF_EXIT_CHECKPOINT);
+            /* The period counts from the end of this one: a slow checkpoint cannot take more
+             * than its share of the time. A failed one is not retried before the next period. */
+            pf_store_relaxed(&C.next, pf_clock_ticks() + C.period);
+            if (rc != 0 && rc != -ENOTSUP)
+                pf_warn("cannot write a checkpoint beside '%s': %s",
+                        C.path[0] ? C.path : "the report", strerror(-rc));
+        }
         pf_in_hook--;
         writing = 0;
-        /* The period counts from the end of this one: a slow checkpoint cannot take more than
-         * its share of the time. A failed one is not retried before the next period either. */
-        pf_store_relaxed(&C.next, pf_clock_ticks() + C.period);
-        if (rc != 0 && rc != -ENOTSUP)
-            pf_warn("cannot write a checkpoint beside '%s': %s", C.path[0] ? C.path : "the report",
-                    strerror(-rc));
         errno = saved;
     }
+    uint64_t next = C.next_publish;
+    if (C.period && pf_load_relaxed(&C.next) < next)
+        next = pf_load_relaxed(&C.next);
+    pf_store_relaxed(&C.next_any, next);
     pf_store_release(&C.busy, 0);
 }
 
@@ -190,10 +207,13 @@ void pf_checkpoint_start(void)
 {
     long long s = pf_env_ll("PFERRIS_CHECKPOINT", PF_CHECKPOINT_DEFAULT, 0, 100 * 365 * 86400LL,
                             "a number of seconds (0: no checkpoints)");
-    if (s <= 0)
-        return;
-    C.period = (uint64_t)((double)s / pf_clock_ticks_to_sec(1));
-    pf_store_relaxed(&C.next, pf_clock_ticks() + C.period);
+    uint64_t now = pf_clock_ticks();
+    double tick_sec = pf_clock_ticks_to_sec(1);
+    C.period = s > 0 ? (uint64_t)((double)s / tick_sec) : 0;
+    C.publish_period = (uint64_t)(PF_PUBLISH_PERIOD / tick_sec);
+    pf_store_relaxed(&C.next, now + C.period);
+    C.next_publish = now + C.publish_period / 4; /* seen by `pferris top` soon after start */
+    pf_store_relaxed(&C.next_any, C.next_publish);
     pf_timeline_set_tick_hook(tick);
 }
 

@@ -1,6 +1,7 @@
 /* session.c — configuration, the report at exit, fork and exec. */
 #include "session/session.h"
 #include "session/checkpoint.h"
+#include "session/publish.h"
 #include "session/signals.h"
 
 #include <dlfcn.h>
@@ -379,6 +380,7 @@ void pf_session_exit(void)
     int expected = 0;
     if (!pf_cas_acq_rel(&S.written, &expected, 1))
         return;
+    pf_publish_remove();
     if (S.forked && S.exec_attempted)
         return;
     int saved = errno;

@@ -33,6 +33,7 @@
 #include "report/report.h"
 #include "runtime/heap.h"
 #include "session/checkpoint.h"
+#include "session/publish.h"
 #include "session/session.h"
 
 #define NSIGS         65
@@ -498,6 +499,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
         return;
     }
     watchdog(sig, CRASH_BOUND_S);
+    pf_publish_remove();
     if (pf_session_claim()) {
         static char used[PATH_MAX + 96];
         build_crash(sig, si, uc);

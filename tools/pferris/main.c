@@ -6,6 +6,7 @@
  *   pferris report --svg FILE                     heap and lanes  svg.c
  *   pferris report --diff BEFORE AFTER [--fail-above PCT] [--json]  diff.c
  *   pferris report --merge FILE...                one report      merge.c
+ *   pferris top [--once] [--json] [PID]          live processes  top.c
  * This file parses the command line and hands each report to its output. Reports are untrusted
  * input: every one goes through tools/common/reader.c, which checks the type of every known
  * field, and every figure read tolerates a missing field (json.c). Exit codes: 0, 1 when
@@ -238,6 +239,8 @@ int main(int argc, char **argv)
         return pf_run_command(argc - 2, argv + 2);
     if (!strcmp(argv[1], "report"))
         return cmd_report(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "top"))
+        return pf_top_command(argc - 2, argv + 2);
     pf_text_say(stderr, "unknown command '%s'", argv[1]);
     pf_usage_print(stderr);
     return 2;
