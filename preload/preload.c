@@ -1,5 +1,6 @@
 /* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec
- * family. Each interposer is guard, hook into lib/, real call; the logic lives in lib/.
+ * family, the program's start (main is wrapped), sigaction and signal. Each interposer is guard,
+ * hook into lib/, real call; the logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
@@ -16,6 +17,8 @@
 #include <unistd.h>
 #include "runtime/heap.h"
 #include "session/session.h"
+#include "session/signals.h"
+#include "report/report.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
 
@@ -298,6 +301,7 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 
 PF_EXPORT void _exit(int code)
 {
+    pf_session_set_exit(PF_EXIT_CODE, code);
     pf_session_exit();
     if (READY(exit_))
         real.exit_(code);
@@ -307,6 +311,7 @@ PF_EXPORT void _exit(int code)
 
 PF_EXPORT void _Exit(int code)
 {
+    pf_session_set_exit(PF_EXIT_CODE, code);
     pf_session_exit();
     if (READY(Exit_))
         real.Exit_(code);
@@ -386,6 +391,40 @@ PF_EXPORT int execlp(const char *file, const char *arg, ...)
 {
     EXEC_LIST(arg, 0);
     return execvp(file, argv);
+}
+
+/* ---- how the process starts, and the signals the program sets --------------------------- */
+
+/* main is wrapped so that the session learns exit's status: the wrapper registers an on_exit
+ * handler, which runs before the libraries' destructors (the loader's own exit handler was
+ * registered just before main), whether the program calls exit or returns from main. The call
+ * to main is a tail call, so the wrapper leaves no frame in the program's stacks. */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    pf_session_main_starts();
+    return real_main(argc, argv, envp);
+}
+
+PF_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, main_fn init,
+                                void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+    int (*start)(main_fn, int, char **, main_fn, void (*)(void), void (*)(void), void *);
+    *(void **)&start = dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return start(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    return pf_signals_sigaction(sig, act, old);
+}
+
+PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
+{
+    return pf_signals_signal(sig, handler);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */

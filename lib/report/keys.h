@@ -86,6 +86,22 @@
 #define PF_KEY_ACTIVE                   "active"
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
+#define PF_KEY_EXIT                     "exit"
+#define PF_KEY_HOW                      "how"
+#define PF_KEY_CODE                     "code"
+#define PF_KEY_SIGNAL                   "signal"
+#define PF_KEY_SIGNAL_NAME              "signal_name"
+#define PF_KEY_ADDRESS                  "address"
+#define PF_KEY_CRASHED_TID              "crashed_tid"
+/* The live entry of `pferris top` (lib/session/publish.c), never in a report. */
+#define PF_KEY_ELAPSED                  "elapsed"
+#define PF_KEY_THREAD_CPU               "thread_cpu"
+#define PF_KEY_TIMERS                   "timers"
+/* The values of exit.how. */
+#define PF_EXIT_HOW_EXIT                "exit"
+#define PF_EXIT_HOW_SIGNAL              "signal"
+#define PF_EXIT_HOW_CRASH               "crash"
+#define PF_EXIT_HOW_CHECKPOINT          "checkpoint"
 
 /* Keys that open issues add to the report (docs/report-format.md); the tools read them when
  * present: Python frames, and lock waits. */

@@ -4,6 +4,7 @@
 #include "report/report.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include "base/clock.h"
@@ -325,6 +326,44 @@ static json_t *clock_json(void)
     return c;
 }
 
+/* "SIGTERM" for 15: sigabbrev_np's "TERM" with its prefix; NULL for no known name. */
+const char *pf_report_signal_name(int sig, char *buf, size_t size)
+{
+    const char *abbrev = sigabbrev_np(sig);
+    if (!abbrev || size < 4 + strlen(abbrev))
+        return NULL;
+    memcpy(buf, "SIG", 3);
+    memcpy(buf + 3, abbrev, strlen(abbrev) + 1);
+    return buf;
+}
+
+static void exit_json(json_t *r, const pf_process_info_t *info)
+{
+    if (info->exit_how == PF_EXIT_NONE)
+        return;
+    json_t *e = json_object();
+    char name[32];
+    switch (info->exit_how) {
+    case PF_EXIT_CODE:
+        json_object_set_new(e, PF_KEY_HOW, json_string(PF_EXIT_HOW_EXIT));
+        json_object_set_new(e, PF_KEY_CODE, json_integer(info->exit_value));
+        break;
+    case PF_EXIT_SIGNAL: {
+        const char *n = pf_report_signal_name(info->exit_value, name, sizeof name);
+        json_object_set_new(e, PF_KEY_HOW, json_string(PF_EXIT_HOW_SIGNAL));
+        json_object_set_new(e, PF_KEY_SIGNAL, json_integer(info->exit_value));
+        json_object_set_new(e, PF_KEY_SIGNAL_NAME, n ? json_string(n) : json_null());
+        break;
+    }
+    case PF_EXIT_CHECKPOINT:
+        json_object_set_new(e, PF_KEY_HOW, json_string(PF_EXIT_HOW_CHECKPOINT));
+        break;
+    default:
+        json_object_set_new(e, PF_KEY_HOW, json_string(PF_EXIT_HOW_EXIT));
+    }
+    json_object_set_new(r, PF_KEY_EXIT, e);
+}
+
 json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
 {
     /* The clock's last check and refinement first: every figure below then converts ticks
@@ -367,6 +406,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
         }
         pf_report_timeline(r);
         json_object_set_new(r, PF_KEY_CLOCK, clock);
+        exit_json(r, info);
     }
     return r;
 }

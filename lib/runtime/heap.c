@@ -46,6 +46,13 @@ void pf_heap_set_flush_hook(pf_heap_flush_fn fn)
     pf_store_release(&flush_hook, fn);
 }
 
+void pf_heap_tick(void)
+{
+    pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
+    if (hook)
+        hook();
+}
+
 /* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
 static struct {
     int64_t live __attribute__((aligned(PF_CACHELINE)));

@@ -35,6 +35,9 @@ void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
  * heap's pace (the timeline, to sample a process that has no sampler thread yet). One hook. */
 typedef void (*pf_heap_flush_fn)(void);
 void pf_heap_set_flush_hook(pf_heap_flush_fn fn) PF_HIDDEN;
+/* Calls the flush hook without a flush: from the sampled allocations (every PFERRIS_SAMPLE
+ * bytes allocated on average), so a program whose live heap stays level still ticks. */
+void pf_heap_tick(void) PF_HIDDEN;
 
 static inline unsigned pf_heap_size_class(size_t n)
 {
@@ -58,8 +61,10 @@ static inline void pf_heap_alloc(void *ptr, size_t requested, size_t usable)
         pf_heap_flush(h);
     int64_t left = h->sample_left - (int64_t)requested;
     h->sample_left = left;
-    if (pf_unlikely(left < 0))
+    if (pf_unlikely(left < 0)) {
         pf_sites_sample(t, ptr, requested);
+        pf_heap_tick(); /* a pace also for a heap that neither grows nor shrinks */
+    }
 }
 
 static inline void pf_heap_free(void *ptr, size_t usable)

@@ -186,12 +186,29 @@ static void sample_take(void)
     pf_store_release(&S.n, n + 1);
 }
 
+/* The session's periodic work (checkpoints): called after each sample on the sampler thread,
+ * or, while there is no sampler, on every heap flush; it checks its own clock. */
+static pf_timeline_tick_fn tick_hook;
+
+void pf_timeline_set_tick_hook(pf_timeline_tick_fn fn)
+{
+    pf_store_release(&tick_hook, fn);
+}
+
+static void tick(void)
+{
+    pf_timeline_tick_fn fn = pf_load_acquire(&tick_hook);
+    if (fn)
+        fn();
+}
+
 static void *sampler(void *arg)
 {
     (void)arg;
     pf_in_hook = 1; /* our own allocations (none expected) are not the program's */
     for (;;) {
         sample_take();
+        tick();
         long long ms = pf_load_relaxed(&S.period_ms);
         struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
         while (nanosleep(&d, &d) != 0 && errno == EINTR) {
@@ -226,7 +243,10 @@ static void heap_tick(void)
 {
     /* Only while the process has a single thread (no sampler yet): the caller is then the only
      * writer of the samples. */
-    if (!pf_load_relaxed(&S.want) || pf_load_relaxed(&S.pid) != 0)
+    if (pf_load_relaxed(&S.pid) != 0)
+        return;
+    tick();
+    if (!pf_load_relaxed(&S.want))
         return;
     uint32_t n = pf_load_relaxed(&S.n);
     uint64_t now = pf_clock_ticks();

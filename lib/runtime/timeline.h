@@ -20,6 +20,11 @@ void pf_timeline_start(void) PF_HIDDEN;
 /* From the preload's pthread_create, before the thread exists: the sampler thread starts with
  * the program's second thread. */
 void pf_timeline_threads_begin(void) PF_HIDDEN;
+/* Installed by the session (checkpoints): a tick after each sample on the sampler thread, or,
+ * while the process has no sampler thread, on each heap flush of any thread (so the hook may
+ * run on several threads at once and must check its own clock, cheaply). One hook. */
+typedef void (*pf_timeline_tick_fn)(void);
+void pf_timeline_set_tick_hook(pf_timeline_tick_fn fn) PF_HIDDEN;
 /* In a fork child: forget the parent's timeline. */
 void pf_timeline_after_fork(void) PF_HIDDEN;
 

@@ -1,5 +1,8 @@
 /* session.c — configuration, the report at exit, fork and exec. */
 #include "session/session.h"
+#include "session/checkpoint.h"
+#include "session/publish.h"
+#include "session/signals.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -42,6 +45,7 @@ static struct {
     char **argv;
     int rank;                    /* -1: none found */
     const char *rank_source;
+    int exit_how, exit_value;    /* PF_EXIT_*: how the process is ending, once known */
 } S = {.rank = -1};
 
 /* ISO 8601 UTC without gmtime (which may load time zone files and allocate at init). */
@@ -138,6 +142,22 @@ static void after_fork_child(void)
     S.pid = (int)getpid();
 }
 
+/* exit's status, whether the program called exit or returned from main (which calls exit
+ * inside libc, where no interposer sees it). Registered once main starts, after the loader's
+ * own exit handler, this runs before the libraries' destructors, so the report knows it. */
+static void record_exit(int status, void *arg)
+{
+    (void)arg;
+    pf_session_set_exit(PF_EXIT_CODE, status);
+}
+
+void pf_session_main_starts(void)
+{
+    int saved = errno;
+    on_exit(record_exit, NULL);
+    errno = saved;
+}
+
 void pf_session_init(int preloaded)
 {
     int expected = 0;
@@ -173,8 +193,11 @@ void pf_session_init(int preloaded)
     read_rank();
     S.pid = (int)getpid();
     pthread_atfork(NULL, NULL, after_fork_child);
-    if (S.report_at_exit)
+    if (S.report_at_exit) {
         pf_timeline_start();
+        pf_checkpoint_start();
+        pf_signals_start();
+    }
     pf_in_hook--;
     errno = saved;
 }
@@ -215,8 +238,57 @@ pf_process_info_t pf_session_process_info(void)
         .heap_enabled = pf_config.heap,
         .rank = S.rank,
         .rank_source = S.rank_source,
+        .exit_how = pf_load_acquire(&S.exit_how),
+        .exit_value = pf_load_relaxed(&S.exit_value),
     };
     return info;
+}
+
+void pf_session_set_exit(int how, int value)
+{
+    if (!pf_load_acquire(&S.init) || (int)getpid() != S.pid) /* a vfork child: its parent's */
+        return;
+    pf_store_relaxed(&S.exit_value, value);
+    pf_store_release(&S.exit_how, how);
+}
+
+int pf_session_claim(void)
+{
+    if (!pf_load_acquire(&S.init) || !S.report_at_exit || (int)getpid() != S.pid)
+        return 0;
+    int expected = 0;
+    if (!pf_cas_acq_rel(&S.written, &expected, 1))
+        return 0;
+    return !(S.forked && S.exec_attempted);
+}
+
+int pf_session_active(void)
+{
+    return pf_load_acquire(&S.init) && S.report_at_exit && (int)getpid() == S.pid &&
+           !pf_load_acquire(&S.written);
+}
+
+int pf_session_report_path(char *out, size_t size)
+{
+    char path[PATH_MAX + 64];
+    int rc = pf_session_expand(S.output, path, sizeof path);
+    if (rc < 0)
+        return rc;
+    if (path[0] != '/' && strcmp(path, "-") != 0 && S.cwd[0])
+        rc = snprintf(out, size, "%s/%s", S.cwd, path);
+    else
+        rc = snprintf(out, size, "%s", path);
+    return rc < 0 || (size_t)rc >= size ? -ENAMETOOLONG : 0;
+}
+
+const char *const *pf_session_argv(void)
+{
+    return (const char *const *)S.argv;
+}
+
+const char *pf_session_start_time(void)
+{
+    return S.start_time;
 }
 
 /* ---- writing the report -----------------------------------------------------------------
@@ -457,6 +529,7 @@ void pf_session_exit(void)
     int expected = 0;
     if (!pf_cas_acq_rel(&S.written, &expected, 1))
         return;
+    pf_publish_remove();
     if (S.forked && S.exec_attempted)
         return;
     int saved = errno;
@@ -466,7 +539,7 @@ void pf_session_exit(void)
         snprintf(full, sizeof full, "%s/%s", S.cwd, path);
     else
         snprintf(full, sizeof full, "%s", path);
-    if (rc == 0)
+    if (rc == 0 && !pf_checkpoint_final(&rc, used, sizeof used))
         rc = pf_session_write(full, used, sizeof used);
     if (rc < 0)
         pf_warn("cannot write the report to '%s': %s; set PFERRIS_OUTPUT to a writable path",

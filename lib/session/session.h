@@ -32,4 +32,20 @@ int pf_session_expand(const char *pattern, char *out, size_t size) PF_HIDDEN;
  * an existing file (a ".N" suffix is added instead). 0 or -errno; the path used in used. */
 int pf_session_write(const char *path, char *used, size_t size) PF_HIDDEN;
 
+/* How the process is ending (PF_EXIT_* of report.h, and the code or the signal): the report's
+ * "exit" key. Ignored in a vfork child, whose memory is its parent's. */
+void pf_session_set_exit(int how, int value) PF_HIDDEN;
+/* From the wrapper of main, once the loader's exit handler exists: learns exit's status. */
+void pf_session_main_starts(void) PF_HIDDEN;
+/* Takes the one final report of this process for the caller (1), or 0 when it is not this
+ * process's to write (no report wanted, already written, a vfork child, an exec'ing fork). */
+int pf_session_claim(void) PF_HIDDEN;
+/* 1 while this process will still write a report at its end (checkpoints are worth writing). */
+int pf_session_active(void) PF_HIDDEN;
+/* The absolute report path of this process ("-" for stderr). 0 or -errno. */
+int pf_session_report_path(char *out, size_t size) PF_HIDDEN;
+/* The command line and the start time, for the crash report (no allocation). */
+const char *const *pf_session_argv(void) PF_HIDDEN;
+const char *pf_session_start_time(void) PF_HIDDEN;
+
 #endif

@@ -141,6 +141,14 @@ static const field_t clock_f[] = {
     {PF_KEY_DRIFT_PPM, T_NUM | T_NULL, NULL}, {PF_KEY_WHY, T_STR, NULL}, {NULL, 0, NULL}};
 static const shape_t clock_shape = {S_FIELDS, clock_f, 0, NULL};
 
+static const field_t exit_f[] = {
+    {PF_KEY_HOW, T_STR, NULL},          {PF_KEY_CODE, T_INT, NULL},
+    {PF_KEY_SIGNAL, T_INT, NULL},       {PF_KEY_SIGNAL_NAME, T_STR | T_NULL, NULL},
+    {PF_KEY_ADDRESS, T_INT | T_NULL, NULL}, {PF_KEY_CRASHED_TID, T_INT, NULL},
+    {PF_KEY_FRAMES, T_ARR, &frames},    {NULL, 0, NULL},
+};
+static const shape_t exit_shape = {S_FIELDS, exit_f, 0, NULL};
+
 /* A report's sections; a merged report's "processes" holds whole reports of this shape. */
 #define REPORT_FIELDS                                                                          \
     {PF_KEY_SCHEMA, T_STR, NULL}, {PF_KEY_PFERRIS_VERSION, T_STR, NULL}, {PF_KEY_PID, T_INT | T_NULL, NULL}, \
@@ -152,7 +160,7 @@ static const shape_t clock_shape = {S_FIELDS, clock_f, 0, NULL};
         {PF_KEY_COUNTERS, T_OBJ, &map_int}, {PF_KEY_THREADS, T_ARR, &threads}, {PF_KEY_HEAP, T_OBJ, &heap},   \
         {PF_KEY_WORKERS, T_OBJ, &workers}, {PF_KEY_DROPPED, T_OBJ, &map_int}, {PF_KEY_RANK, T_INT, NULL},     \
         {PF_KEY_RANK_SOURCE, T_STR, NULL}, {PF_KEY_TIMELINE, T_OBJ, &timeline}, {PF_KEY_FILE, T_STR, NULL},     \
-        {PF_KEY_CLOCK, T_OBJ, &clock_shape}
+        {PF_KEY_CLOCK, T_OBJ, &clock_shape}, {PF_KEY_EXIT, T_OBJ, &exit_shape}
 
 static const field_t process_f[] = {REPORT_FIELDS, {NULL, 0, NULL}};
 static const shape_t process = {S_FIELDS, process_f, 0, NULL};

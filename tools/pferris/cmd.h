@@ -152,5 +152,9 @@ int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_k
 int pf_speedscope_write(FILE *out, FILE *err, json_t *r, const char *file);
 /* run.c: `pferris run ARGS`; the program's exit code, or 2. */
 int pf_run_command(int argc, char **argv);
+/* top.c: `pferris top [--once] [--json] [PID]`; pf_top_loop shows frames on out every second
+ * until alive(arg) returns 0 (NULL: until interrupted), or one frame with once or json. */
+int pf_top_command(int argc, char **argv);
+int pf_top_loop(FILE *out, int pid, int once, int json, int (*alive)(void *), void *arg);
 
 #endif

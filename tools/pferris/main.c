@@ -8,6 +8,7 @@
  *   pferris report --merge FILE...                one report      merge.c
  *   pferris report --pprof [heap|time|waits] FILE  pprof protobuf  pprof.c
  *   pferris report --speedscope FILE              speedscope JSON speedscope.c
+ *   pferris top [--once] [--json] [PID]          live processes  top.c
  * This file parses the command line and hands each report to its output. Reports are untrusted
  * input: every one goes through tools/common/reader.c, which checks the type of every known
  * field, and every figure read tolerates a missing field (json.c). Exit codes: 0, 1 when
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
         return pf_run_command(argc - 2, argv + 2);
     if (!strcmp(argv[1], "report"))
         return cmd_report(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "top"))
+        return pf_top_command(argc - 2, argv + 2);
     pf_text_say(stderr, "unknown command '%s'", argv[1]);
     pf_usage_print(stderr);
     return 2;

@@ -146,7 +146,7 @@ static int by_path(const void *a, const void *b)
 
 /* The options before the program: the index of its name in argv, -1 to exit 0 (help), or -2
  * for a usage error (said). */
-static int parse_options(int argc, char **argv, const char **output, int *quiet)
+static int parse_options(int argc, char **argv, const char **output, int *quiet, int *live)
 {
     int i = 0;
     for (; i < argc; i++) {
@@ -166,6 +166,10 @@ static int parse_options(int argc, char **argv, const char **output, int *quiet)
             *quiet = 1;
             continue;
         }
+        if (!strcmp(argv[i], "--live")) {
+            *live = 1;
+            continue;
+        }
         if (argv[i][0] == '-') {
             pf_text_say(stderr, "run: unknown option '%s'", argv[i]);
             return -2;
@@ -175,10 +179,28 @@ static int parse_options(int argc, char **argv, const char **output, int *quiet)
     return i;
 }
 
+typedef struct {
+    pid_t pid;
+    int *status;
+    int done;
+} child_t;
+
+/* For the live view: 0 once the child has ended (reaped, its status kept). */
+static int child_alive(void *arg)
+{
+    child_t *c = arg;
+    pid_t r;
+    while ((r = waitpid(c->pid, c->status, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    c->done = r == c->pid;
+    return !c->done;
+}
+
 /* Runs argv under the preload and waits for it; its wait status in *status, or -1. The run's
- * start (a second early: file times may be a tick coarser than the clock) goes to *start. */
+ * start (a second early: file times may be a tick coarser than the clock) goes to *start. With
+ * live and a terminal on stderr, the child's live view (pferris top PID) is shown meanwhile. */
 static pid_t run_program(char **argv, const char *lib, const char *output,
-                         struct timespec *start, int *status)
+                         struct timespec *start, int *status, int live)
 {
     char preload[2 * PATH_MAX + 64];
     const char *old = getenv("LD_PRELOAD");
@@ -204,7 +226,10 @@ static pid_t run_program(char **argv, const char *lib, const char *output,
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     *status = 0;
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+    child_t c = {pid, status, 0};
+    if (live && isatty(2))
+        pf_top_loop(stderr, (int)pid, 0, 0, child_alive, &c);
+    while (!c.done && waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
     /* Orphans that already ended were re-parented to us: reap them (their reports are
      * written); ones still running are not waited for. */
@@ -245,8 +270,8 @@ static void print_reports(const char *output, const struct timespec *start, pid_
 int pf_run_command(int argc, char **argv)
 {
     const char *output = "pferris.%e.%p.json";
-    int quiet = 0;
-    int i = parse_options(argc, argv, &output, &quiet);
+    int quiet = 0, live = 0;
+    int i = parse_options(argc, argv, &output, &quiet, &live);
     if (i == -1) {
         pf_usage_print(stdout);
         return 0;
@@ -267,7 +292,7 @@ int pf_run_command(int argc, char **argv)
     }
     struct timespec start;
     int status;
-    pid_t pid = run_program(argv + i, lib, output, &start, &status);
+    pid_t pid = run_program(argv + i, lib, output, &start, &status, live);
     if (pid < 0)
         return 2;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

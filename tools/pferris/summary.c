@@ -159,6 +159,36 @@ static void print_process(FILE *out, json_t *r)
     fputc('\n', out);
 }
 
+/* How the process ended (the report's "exit"), right under the process line. */
+static void print_exit(FILE *out, json_t *r)
+{
+    json_t *e = json_object_get(r, PF_KEY_EXIT);
+    const char *how = pf_json_str(e, PF_KEY_HOW, NULL);
+    if (!how)
+        return;
+    const char *name = pf_json_str(e, PF_KEY_SIGNAL_NAME, "signal");
+    double sig = pf_json_num(e, PF_KEY_SIGNAL);
+    if (strcmp(how, PF_EXIT_HOW_EXIT) == 0 && json_is_integer(json_object_get(e, PF_KEY_CODE)))
+        fprintf(out, "  ended       exit code %s\n", pf_text_count(pf_json_num(e, PF_KEY_CODE)));
+    else if (strcmp(how, PF_EXIT_HOW_EXIT) == 0)
+        fprintf(out, "  ended       exit\n");
+    else if (strcmp(how, PF_EXIT_HOW_SIGNAL) == 0)
+        fprintf(out, "  ended       killed by %s (%s)\n", name, pf_text_count(sig));
+    else if (strcmp(how, PF_EXIT_HOW_CRASH) == 0) {
+        json_t *f = json_array_get(json_object_get(e, PF_KEY_FRAMES), 0);
+        fprintf(out, "  ended       crashed: %s (%s)", name, pf_text_count(sig));
+        if (f)
+            fprintf(out, " in %s (%s+0x%llx)", pf_json_str(f, PF_KEY_SYMBOL, "??"),
+                    pf_json_str(f, PF_KEY_MODULE, "??"),
+                    (unsigned long long)pf_json_num(f, PF_KEY_OFFSET));
+        fprintf(out, "; a best-effort report: the figures of the crash moment\n");
+    } else if (strcmp(how, PF_EXIT_HOW_CHECKPOINT) == 0)
+        fprintf(out, "  ended       unknown: the last checkpoint, never replaced (killed by "
+                     "SIGKILL or the OOM killer, or still running)\n");
+    else
+        fprintf(out, "  ended       %s\n", how);
+}
+
 /* The seed's "bottleneck identification": where the timed time goes itself. self holds the
  * self time by name, self_sum their sum. */
 static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum)
@@ -347,6 +377,7 @@ void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top)
     fprintf(out, "pferris report: %s\n", file);
     print_command(out, r);
     print_process(out, r);
+    print_exit(out, r);
     json_t *self = json_object();
     double self_sum = 0;
     self_by_name(json_object_get(r, PF_KEY_TIMING_TREE), self, &self_sum, 0);

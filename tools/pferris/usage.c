@@ -3,7 +3,7 @@
 #include "cmd.h"
 
 static const char usage_text[] =
-    "usage: pferris run [-o PATTERN] [-q] [--] PROGRAM [ARGS...]\n"
+    "usage: pferris run [-o PATTERN] [-q] [--live] [--] PROGRAM [ARGS...]\n"
     "       pferris report [--top N] [--json] FILE...\n"
     "       pferris report --flame heap|time FILE...   > stacks.folded\n"
     "       pferris report --trace FILE...             > trace.json\n"
@@ -12,12 +12,14 @@ static const char usage_text[] =
     "       pferris report --speedscope FILE           > out.speedscope.json\n"
     "       pferris report --diff BEFORE AFTER [--fail-above PCT] [--json]\n"
     "       pferris report --merge FILE...             > all.json\n"
+    "       pferris top [--once] [--json] [PID]\n"
     "\n"
     "run      runs PROGRAM with libpferris.so preloaded, passes its exit code through, and\n"
     "         prints on stderr the summary of every report the run wrote (children too).\n"
     "         -o PATTERN  report path (PFERRIS_OUTPUT: %p pid, %e program, %h host, %% a %);\n"
     "                     default pferris.%e.%p.json in the current directory\n"
     "         -q          no summary: only the paths of the reports\n"
+    "         --live      while it runs, its live view (pferris top PID) on a terminal\n"
     "report   the summary of each report: timers, counters, memory, heap, top call sites,\n"
     "         threads and the bottleneck. --top N lists the N heaviest call sites by bytes and\n"
     "         by live bytes; --json re-emits the reports as normalised JSON.\n"
@@ -35,6 +37,10 @@ static const char usage_text[] =
     "         present in both grew by more than PCT percent.\n"
     "--merge  one report of several processes, hosts or ranks: sums, maxima, and every\n"
     "         process's own report under \"processes\" (ordered by rank when present).\n"
+    "top      the profiled processes of this user while they run, every second like top(1):\n"
+    "         live heap, peak, allocations/s, threads, CPU, counters/s; PID: one process in\n"
+    "         detail (threads' CPU %, timers' shares, counters' rates). --once: one frame;\n"
+    "         --json: one frame as {\"processes\": [...]}.\n"
     "-h, --help   this text;  --version   the version.  Exit codes: 0; 1 --fail-above\n"
     "         crossed; 2 usage or a bad report; run: the program's.\n";
 
