@@ -110,6 +110,32 @@ static void resolve(void)
     (pf_likely(pf_heap_enabled > 0 || (pf_heap_enabled < 0 && pf_heap_decide())) &&            \
      pf_likely(!pf_in_hook))
 
+/* Every call from an interposer into lib/ goes through one of these: whatever pferris does
+ * there (the unwinder's probes, a first mapping, a thread's first record), the program's errno
+ * comes back as it was. */
+static inline void count_alloc(void *p, size_t size)
+{
+    int saved = errno;
+    pf_heap_alloc(p, size, real.usable(p));
+    errno = saved;
+}
+
+static inline size_t count_free(void *p)
+{
+    int saved = errno;
+    size_t usable = real.usable(p);
+    pf_heap_free(p, usable);
+    errno = saved;
+    return usable;
+}
+
+static inline void count_unfree(size_t usable)
+{
+    int saved = errno;
+    pf_heap_unfree(usable);
+    errno = saved;
+}
+
 /* ---- the malloc family -------------------------------------------------------------------- */
 
 PF_EXPORT void *malloc(size_t size)
@@ -118,7 +144,7 @@ PF_EXPORT void *malloc(size_t size)
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, size, real.usable(p));
+        count_alloc(p, size);
     return p;
 }
 
@@ -129,7 +155,7 @@ PF_EXPORT void free(void *p)
     if (!READY(free))
         return;
     if (COUNTING())
-        pf_heap_free(p, real.usable(p));
+        count_free(p);
     real.free(p);
 }
 
@@ -145,7 +171,7 @@ PF_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, n * size, real.usable(p));
+        count_alloc(p, n * size);
     return p;
 }
 
@@ -169,14 +195,12 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return real.realloc(old, size);
     /* The old block counts as freed before the call: once realloc returns, another thread may
      * be handed the same address, and its record must not be the one forgotten. */
-    size_t old_usable = old ? real.usable(old) : 0;
-    if (old)
-        pf_heap_free(old, old_usable);
+    size_t old_usable = old ? count_free(old) : 0;
     void *p = real.realloc(old, size);
     if (p)
-        pf_heap_alloc(p, size, real.usable(p));
+        count_alloc(p, size);
     else if (old && size != 0)
-        pf_heap_unfree(old_usable); /* failed: the old block is still the program's */
+        count_unfree(old_usable); /* failed: the old block is still the program's */
     return p; /* realloc(p, 0) freed p and returned NULL, as glibc's does */
 }
 
@@ -198,7 +222,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         return ENOMEM;
     int rc = real.posix_memalign(out, align, size);
     if (rc == 0 && COUNTING())
-        pf_heap_alloc(*out, size, real.usable(*out));
+        count_alloc(*out, size);
     return rc;
 }
 
@@ -209,7 +233,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
             return NULL;                                                                       \
         void *p = real.name args;                                                              \
         if (p && COUNTING())                                                                   \
-            pf_heap_alloc(p, size, real.usable(p));                                               \
+            count_alloc(p, size);                                                              \
         return p;                                                                              \
     }
 ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size), size)
@@ -251,7 +275,9 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return EAGAIN;
     s->fn = fn;
     s->arg = arg;
+    int saved = errno;
     pf_timeline_threads_begin();
+    errno = saved;
     int rc = real.pthread_create(th, attr, trampoline, s);
     if (rc != 0)
         __libc_free(s);

@@ -78,13 +78,19 @@ typedef int (*pf_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(
 void pf_thread_real_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
 int pf_thread_real_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            void *arg) PF_HIDDEN;
-/* Starts a detached thread with every signal blocked (it inherits the mask in force at its
- * creation), so no asynchronous signal of the program is ever handled on it. internal: one of
- * pferris's own threads (started with the real pthread_create, never recorded as a program
- * thread, and named); else a thread doing the program's work (the pool's). stack 0: default.
- * 0 or the pthread_create error. */
+/* Starts a thread with every signal blocked (it inherits the mask in force at its creation),
+ * so no asynchronous signal of the program is ever handled on it. internal: one of pferris's
+ * own threads (started with the real pthread_create, never recorded as a program thread, run
+ * with pf_in_hook set, named with name cut to the kernel's 15 bytes, at most 4 at once); such
+ * a thread must sleep only through pf_thread_internal_sleep and return when it says so: it is
+ * stopped and joined when no program thread is left, so it never keeps the process alive.
+ * Else a detached thread doing the program's work (the pool's). stack 0: default. 0 or the
+ * pthread_create error. */
 int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal,
                     const char *name) PF_HIDDEN;
+/* Sleeps ms milliseconds on one of pferris's own threads; 1 (at once) when the thread is to
+ * end, else 0. */
+int pf_thread_internal_sleep(long long ms) PF_HIDDEN;
 /* The kernel's name of a thread of this process (running ones), into buf[16]. */
 void pf_thread_name_of(int tid, char *buf) PF_HIDDEN;
 

@@ -189,14 +189,9 @@ static void sample_take(void)
 static void *sampler(void *arg)
 {
     (void)arg;
-    pf_in_hook = 1; /* our own allocations (none expected) are not the program's */
-    for (;;) {
+    do
         sample_take();
-        long long ms = pf_load_relaxed(&S.period_ms);
-        struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&d, &d) != 0 && errno == EINTR) {
-        }
-    }
+    while (!pf_thread_internal_sleep(pf_load_relaxed(&S.period_ms)));
     return NULL;
 }
 
@@ -208,7 +203,7 @@ static void sampler_start(void)
     int none = 0;
     if (!S.want || !pf_cas_acq_rel(&S.pid, &none, (int)getpid()))
         return;
-    int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-timeline");
+    int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-sampler");
     if (rc != 0) {
         pf_store_relaxed(&S.want, 0); /* and the heap flushes do not take over a half state */
         pf_warn("cannot start the heap timeline thread (%s); the report has no samples",
