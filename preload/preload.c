@@ -110,6 +110,16 @@ static void resolve(void)
     (pf_likely(pf_heap_enabled > 0 || (pf_heap_enabled < 0 && pf_heap_decide())) &&            \
      pf_likely(!pf_in_hook))
 
+/* The real allocator runs with pf_in_hook raised: a signal handler that interrupts it and calls
+ * _exit then finds the thread inside the allocator and does not build the report, which would
+ * allocate (pf_session_exit). It also keeps an allocator's own nested calls uncounted. */
+#define IN_ALLOCATOR(stmt)                                                                     \
+    do {                                                                                       \
+        pf_in_hook++;                                                                          \
+        stmt;                                                                                  \
+        pf_in_hook--;                                                                          \
+    } while (0)
+
 /* Every call from an interposer into lib/ goes through one of these: whatever pferris does
  * there (the unwinder's probes, a first mapping, a thread's first record), the program's errno
  * comes back as it was. */
@@ -142,7 +152,8 @@ PF_EXPORT void *malloc(size_t size)
 {
     if (!READY(malloc))
         return boot_alloc(size, 16);
-    void *p = real.malloc(size);
+    void *p;
+    IN_ALLOCATOR(p = real.malloc(size));
     if (pf_likely(p != NULL) && COUNTING())
         count_alloc(p, size);
     return p;
@@ -156,7 +167,7 @@ PF_EXPORT void free(void *p)
         return;
     if (COUNTING())
         count_free(p);
-    real.free(p);
+    IN_ALLOCATOR(real.free(p));
 }
 
 PF_EXPORT void *calloc(size_t n, size_t size)
@@ -169,7 +180,8 @@ PF_EXPORT void *calloc(size_t n, size_t size)
         }
         return boot_alloc(total, 16);
     }
-    void *p = real.calloc(n, size);
+    void *p;
+    IN_ALLOCATOR(p = real.calloc(n, size));
     if (pf_likely(p != NULL) && COUNTING())
         count_alloc(p, n * size);
     return p;
@@ -191,12 +203,15 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return boot_realloc(old, size);
     if (!READY(realloc))
         return old ? NULL : boot_alloc(size, 16);
-    if (!COUNTING())
-        return real.realloc(old, size);
+    void *p;
+    if (!COUNTING()) {
+        IN_ALLOCATOR(p = real.realloc(old, size));
+        return p;
+    }
     /* The old block counts as freed before the call: once realloc returns, another thread may
      * be handed the same address, and its record must not be the one forgotten. */
     size_t old_usable = old ? count_free(old) : 0;
-    void *p = real.realloc(old, size);
+    IN_ALLOCATOR(p = real.realloc(old, size));
     if (p)
         count_alloc(p, size);
     else if (old && size != 0)
@@ -220,7 +235,8 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (!READY(posix_memalign))
         return ENOMEM;
-    int rc = real.posix_memalign(out, align, size);
+    int rc;
+    IN_ALLOCATOR(rc = real.posix_memalign(out, align, size));
     if (rc == 0 && COUNTING())
         count_alloc(*out, size);
     return rc;
@@ -231,7 +247,8 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     {                                                                                          \
         if (!READY(name))                                                                      \
             return NULL;                                                                       \
-        void *p = real.name args;                                                              \
+        void *p;                                                                               \
+        IN_ALLOCATOR(p = real.name args);                                                      \
         if (p && COUNTING())                                                                   \
             count_alloc(p, size);                                                              \
         return p;                                                                              \
@@ -247,7 +264,9 @@ PF_EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (!READY(usable))
         return 0;
-    return real.usable(p);
+    size_t n;
+    IN_ALLOCATOR(n = real.usable(p));
+    return n;
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
