@@ -280,7 +280,7 @@ static void *trampoline(void *v)
 {
     spawn_t s = *(spawn_t *)v;
     __libc_free(v);
-    pf_thread(); /* the thread's record starts now, not at its first event */
+    pf_thread_note_stack(pf_thread()); /* the record starts now, not at its first event */
     return s.fn(s.arg);
 }
 

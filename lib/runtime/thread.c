@@ -108,6 +108,24 @@ void pf_thread_end(pf_thread_t *t)
     errno = saved;
 }
 
+void pf_thread_note_stack(pf_thread_t *t)
+{
+    if (!t)
+        return;
+    int saved = errno;
+    pthread_attr_t attr;
+    pf_in_hook++; /* glibc's pthread_getattr_np allocates */
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *lo;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &lo, &size) == 0)
+            pf_store_relaxed(&t->stack_lo, (uintptr_t)lo);
+        pthread_attr_destroy(&attr);
+    }
+    pf_in_hook--;
+    errno = saved;
+}
+
 pf_thread_t *pf_thread_first(void)
 {
     return pf_load_acquire(&head);

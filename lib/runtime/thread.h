@@ -32,6 +32,7 @@ typedef struct pf_thread {
     uint64_t start_ticks, end_ticks;
     double cpu_sec;                /* at exit; running threads are read at report time */
     char name[16];
+    uintptr_t stack_lo;            /* low end of the thread's stack; 0: unknown (sites.c) */
     pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
     struct pf_tdom *dom[PF_MAX_PROFILERS];
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
@@ -70,6 +71,9 @@ void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
  * above (the heap) can settle the thread's figures. One hook; set before threads end. */
 typedef void (*pf_thread_end_fn)(pf_thread_t *t);
 void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
+/* Notes the low end of the calling thread's stack (a thread started through the preload; not
+ * the main thread, whose stack grows). */
+void pf_thread_note_stack(pf_thread_t *t) PF_HIDDEN;
 /* In a fork child: the list becomes the calling thread alone, with fresh figures. */
 void pf_thread_after_fork(void) PF_HIDDEN;
 /* pthread_create as the program's threads would call it, for pferris's own threads: the

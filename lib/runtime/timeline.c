@@ -80,7 +80,7 @@ static tl_buf_t *buffer_new(pf_thread_t *t)
 {
     int saved = errno;
     tl_buf_t *b = NULL;
-    if (pf_fetch_add_relaxed(&buffers, 1) < TL_MAX_BUFFERS &&
+    if (pf_take_below(&buffers, TL_MAX_BUFFERS) < TL_MAX_BUFFERS &&
         (b = pf_arena_zalloc(sizeof *b + TL_CAP * sizeof(tl_ival_t))))
         b->cap = TL_CAP;
     else if (!(b = pf_arena_zalloc(sizeof *b))) /* cap 0: the thread's drops stay its own */
