@@ -283,6 +283,23 @@ static int stack_has_room(const pf_thread_t *t)
     return 1;
 }
 
+/* The calling stack's site. A function of its own, so that its frame buffer is only on the
+ * stack once stack_has_room said there is room for it. */
+static __attribute__((noinline)) uint32_t unwind_site(void)
+{
+    void *buf[PF_MAX_DEPTH + 16];
+    int n = S.backtrace(buf, S.depth + 16);
+    int skip = 2; /* this function and pf_sites_sample */
+#if PF_PRELOAD
+    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+        skip++;
+#endif
+    int depth = n - skip;
+    if (depth > S.depth)
+        depth = S.depth;
+    return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+}
+
 void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
 {
     pf_heap_thread_t *h = &t->heap;
@@ -317,20 +334,9 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
         return;
     pf_in_hook++;
     int saved = errno;
-    int room = stack_has_room(t);
-    errno = saved;
-    void *buf[PF_MAX_DEPTH + 16];
     /* No room: counted under site 0, unwound no further (sites.h). */
-    int n = room ? S.backtrace(buf, S.depth + 16) : 0;
-    int skip = 1; /* this function */
-#if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
-        skip++;
-#endif
-    int depth = n - skip;
-    if (depth > S.depth)
-        depth = S.depth;
-    uint32_t site = depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+    uint32_t site = stack_has_room(t) ? unwind_site() : 0;
+    errno = saved;
     site_stat_t *st = stat_of(t, site);
     if (st) {
         double w = 1.0 / prob;
