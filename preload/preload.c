@@ -148,15 +148,52 @@ static void resolve(void)
  * (at free: nothing, see heap.h). */
 #define USABLE(p, requested) (real.usable ? real.usable(p) : (size_t)(requested))
 
+/* The real allocator runs with pf_in_hook raised: a signal handler that interrupts it and calls
+ * _exit then finds the thread inside the allocator and does not build the report, which would
+ * allocate (pf_session_exit). It also keeps an allocator's own nested calls uncounted. */
+#define IN_ALLOCATOR(stmt)                                                                     \
+    do {                                                                                       \
+        pf_in_hook++;                                                                          \
+        stmt;                                                                                  \
+        pf_in_hook--;                                                                          \
+    } while (0)
+
+/* Every call from an interposer into lib/ goes through one of these: whatever pferris does
+ * there (the unwinder's probes, a first mapping, a thread's first record), the program's errno
+ * comes back as it was. */
+static inline void count_alloc(void *p, size_t size)
+{
+    int saved = errno;
+    pf_heap_alloc(p, size, USABLE(p, size));
+    errno = saved;
+}
+
+static inline size_t count_free(void *p)
+{
+    int saved = errno;
+    size_t usable = USABLE(p, 0);
+    pf_heap_free(p, usable);
+    errno = saved;
+    return usable;
+}
+
+static inline void count_unfree(size_t usable)
+{
+    int saved = errno;
+    pf_heap_unfree(usable);
+    errno = saved;
+}
+
 /* ---- the malloc family -------------------------------------------------------------------- */
 
 PF_EXPORT void *malloc(size_t size)
 {
     if (!READY(malloc))
         return boot_alloc(size, 16);
-    void *p = real.malloc(size);
+    void *p;
+    IN_ALLOCATOR(p = real.malloc(size));
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, size, USABLE(p, size));
+        count_alloc(p, size);
     return p;
 }
 
@@ -167,8 +204,8 @@ PF_EXPORT void free(void *p)
     if (!READY(free))
         return;
     if (COUNTING())
-        pf_heap_free(p, USABLE(p, 0));
-    real.free(p);
+        count_free(p);
+    IN_ALLOCATOR(real.free(p));
 }
 
 PF_EXPORT void *calloc(size_t n, size_t size)
@@ -181,9 +218,10 @@ PF_EXPORT void *calloc(size_t n, size_t size)
         }
         return boot_alloc(total, 16);
     }
-    void *p = real.calloc(n, size);
+    void *p;
+    IN_ALLOCATOR(p = real.calloc(n, size));
     if (pf_likely(p != NULL) && COUNTING())
-        pf_heap_alloc(p, n * size, USABLE(p, n * size));
+        count_alloc(p, n * size);
     return p;
 }
 
@@ -203,18 +241,19 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return boot_realloc(old, size);
     if (!READY(realloc))
         return old ? NULL : boot_alloc(size, 16);
-    if (!COUNTING())
-        return real.realloc(old, size);
+    void *p;
+    if (!COUNTING()) {
+        IN_ALLOCATOR(p = real.realloc(old, size));
+        return p;
+    }
     /* The old block counts as freed before the call: once realloc returns, another thread may
      * be handed the same address, and its record must not be the one forgotten. */
-    size_t old_usable = old ? USABLE(old, 0) : 0;
-    if (old)
-        pf_heap_free(old, old_usable);
-    void *p = real.realloc(old, size);
+    size_t old_usable = old ? count_free(old) : 0;
+    IN_ALLOCATOR(p = real.realloc(old, size));
     if (p)
-        pf_heap_alloc(p, size, USABLE(p, size));
+        count_alloc(p, size);
     else if (old && size != 0)
-        pf_heap_unfree(old_usable); /* failed: the old block is still the program's */
+        count_unfree(old_usable); /* failed: the old block is still the program's */
     return p; /* realloc(p, 0) freed p and returned NULL, as glibc's does */
 }
 
@@ -234,9 +273,10 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (!READY(posix_memalign))
         return ENOMEM;
-    int rc = real.posix_memalign(out, align, size);
+    int rc;
+    IN_ALLOCATOR(rc = real.posix_memalign(out, align, size));
     if (rc == 0 && COUNTING())
-        pf_heap_alloc(*out, size, USABLE(*out, size));
+        count_alloc(*out, size);
     return rc;
 }
 
@@ -245,9 +285,10 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     {                                                                                          \
         if (!READY(name))                                                                      \
             return NULL;                                                                       \
-        void *p = real.name args;                                                              \
+        void *p;                                                                               \
+        IN_ALLOCATOR(p = real.name args);                                                      \
         if (p && COUNTING())                                                                   \
-            pf_heap_alloc(p, size, USABLE(p, size));                                           \
+            count_alloc(p, size);                                                              \
         return p;                                                                              \
     }
 ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size), size)
@@ -261,7 +302,9 @@ PF_EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (!READY(usable_next))
         return 0;
-    return real.usable_next(p); /* as without pferris, whoever owns p */
+    size_t n; /* as without pferris, whoever owns p */
+    IN_ALLOCATOR(n = real.usable_next(p));
+    return n;
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
@@ -275,7 +318,7 @@ static void *trampoline(void *v)
 {
     spawn_t s = *(spawn_t *)v;
     __libc_free(v);
-    pf_thread(); /* the thread's record starts now, not at its first event */
+    pf_thread_note_stack(pf_thread()); /* the record starts now, not at its first event */
     pf_sites_thread_start();
     return s.fn(s.arg);
 }
@@ -290,7 +333,9 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return EAGAIN;
     s->fn = fn;
     s->arg = arg;
+    int saved = errno;
     pf_timeline_threads_begin();
+    errno = saved;
     int rc = real.pthread_create(th, attr, trampoline, s);
     if (rc != 0)
         __libc_free(s);

@@ -54,6 +54,37 @@ START_TEST(null_and_overflow)
 }
 END_TEST
 
+/* The name and call-site tables take their next index with pf_take_below: once full, the
+ * counter stays at the limit instead of counting on and wrapping into the table after 2^32
+ * more calls (issue 10, item 6). Here at the limit, and at the top of the 32-bit range. */
+START_TEST(index_counter_saturates)
+{
+    uint32_t c = PF_MAX_NAMES - 2;
+    ck_assert_uint_eq(pf_take_below(&c, PF_MAX_NAMES), PF_MAX_NAMES - 2);
+    ck_assert_uint_eq(pf_take_below(&c, PF_MAX_NAMES), PF_MAX_NAMES - 1);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_eq(pf_take_below(&c, PF_MAX_NAMES), PF_MAX_NAMES);
+    ck_assert_uint_eq(c, PF_MAX_NAMES);
+    c = UINT32_MAX - 1;
+    ck_assert_uint_eq(pf_take_below(&c, UINT32_MAX), UINT32_MAX - 1);
+    ck_assert_uint_eq(pf_take_below(&c, UINT32_MAX), UINT32_MAX);
+    ck_assert_uint_eq(c, UINT32_MAX); /* not 0 */
+    /* A full name table still answers for the names it has and refuses new ones. */
+    char buf[32];
+    for (int i = 0; i < PF_MAX_NAMES + 10; i++) {
+        snprintf(buf, sizeof buf, "sat.%d", i);
+        pf_name_id(buf);
+    }
+    uint32_t limit = pf_name_limit();
+    for (int i = 0; i < 100000; i++) {
+        snprintf(buf, sizeof buf, "sat.more.%d", i);
+        ck_assert_uint_eq(pf_name_intern(buf), 0);
+    }
+    ck_assert_uint_eq(pf_name_limit(), limit);
+    ck_assert_uint_eq(pf_name_intern("sat.0") != 0 || limit == PF_MAX_NAMES, 1);
+}
+END_TEST
+
 #define THREADS 8
 #define NAMES   200
 static uint32_t seen[THREADS][NAMES];
@@ -101,5 +132,6 @@ Suite *name_suite(void)
     tcase_add_test(tc, buffer_reused_for_another_name);
     tcase_add_test(tc, null_and_overflow);
     tcase_add_test(tc, concurrent_interning_agrees);
+    tcase_add_test(tc, index_counter_saturates);
     return s;
 }

@@ -19,6 +19,19 @@
 #define pf_cas_relaxed(p, expected, desired)                                                   \
     __atomic_compare_exchange_n((p), (expected), (desired), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
 
+/* Takes the next index of a table of limit entries: *p's value, then *p + 1, while *p < limit;
+ * limit, and *p unchanged, once the table is full. A fetch_add would go on counting past the
+ * limit and, after 2^32 calls, wrap into the table's indices again. Relaxed. */
+static inline uint32_t pf_take_below(uint32_t *p, uint32_t limit)
+{
+    uint32_t v = pf_load_relaxed(p);
+    do
+        if (v >= limit)
+            return limit;
+    while (!pf_cas_relaxed(p, &v, v + 1));
+    return v;
+}
+
 /* Single-writer update: only the owning thread writes *p; readers load relaxed. */
 #define pf_owner_add(p, v) pf_store_relaxed((p), pf_load_relaxed(p) + (v))
 

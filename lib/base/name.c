@@ -58,7 +58,7 @@ uint32_t pf_name_intern(const char *s)
         uint32_t v = pf_load_acquire(slot);
         if (v == 0) {
             if (!mine) {
-                mine = pf_fetch_add_relaxed(&next_id, 1);
+                mine = pf_take_below(&next_id, PF_MAX_NAMES);
                 if (mine >= PF_MAX_NAMES) {
                     pf_fetch_add_relaxed(&overflows, 1);
                     return 0;

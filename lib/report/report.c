@@ -28,6 +28,7 @@ typedef struct {
     mnode_t *n;
     uint32_t count;
     uint32_t *hash; /* 2 * MAX_MERGED slots of index + 1 */
+    uint64_t lost;  /* starts of paths beyond MAX_MERGED (or under such a path): dropped */
 } merged_t;
 
 static uint32_t merged_child(merged_t *m, uint32_t parent, uint32_t name)
@@ -63,8 +64,10 @@ static void merge_tdom(merged_t *m, pf_tdom_t *td, uint32_t *map)
         uint32_t mp = node->parent < i ? map[node->parent] : UINT32_MAX;
         uint32_t k = mp == UINT32_MAX ? UINT32_MAX : merged_child(m, mp, node->name);
         map[i] = k;
-        if (k == UINT32_MAX)
+        if (k == UINT32_MAX) {
+            m->lost += pf_load_relaxed(&node->count);
             continue;
+        }
         m->n[k].count += pf_load_relaxed(&node->count);
         m->n[k].total += pf_load_relaxed(&node->total);
         m->n[k].child += pf_load_relaxed(&node->child);
@@ -103,7 +106,8 @@ static json_t *tree_json(merged_t *m, uint32_t parent)
     return arr;
 }
 
-static json_t *timing_tree(pferris_profiler_t *p)
+/* The merged tree; *lost: the timer starts it could not hold. */
+static json_t *timing_tree(pferris_profiler_t *p, uint64_t *lost)
 {
     merged_t m = {0};
     size_t nsz = MAX_MERGED * sizeof(mnode_t), hsz = 2 * MAX_MERGED * sizeof(uint32_t),
@@ -122,6 +126,7 @@ static json_t *timing_tree(pferris_profiler_t *p)
         }
         tree = tree_json(&m, 0);
     }
+    *lost = m.lost;
     pf_arena_free(m.n, nsz);
     pf_arena_free(m.hash, hsz);
     pf_arena_free(map, msz);
@@ -167,12 +172,13 @@ static void add_named(json_t *r, pferris_profiler_t *p)
     }
     json_object_set_new(r, PF_KEY_TIMINGS, timings);
     json_object_set_new(r, PF_KEY_TIMING_STATS, stats);
-    json_object_set_new(r, PF_KEY_TIMING_TREE, timing_tree(p));
+    uint64_t lost = 0;
+    json_object_set_new(r, PF_KEY_TIMING_TREE, timing_tree(p, &lost));
     json_object_set_new(r, PF_KEY_MEMORY_USAGE, mem);
     json_object_set_new(r, PF_KEY_MEMORY_STATS, memstats);
     json_object_set_new(r, PF_KEY_COUNTERS, counters);
     json_t *dropped = json_object();
-    json_object_set_new(dropped, PF_KEY_TIMER_STARTS, json_integer((json_int_t)pf_profile_dropped(p)));
+    json_object_set_new(dropped, PF_KEY_TIMER_STARTS, json_integer((json_int_t)(pf_profile_dropped(p) + lost)));
     json_object_set_new(dropped, PF_KEY_NAMES, json_integer((json_int_t)pf_name_overflows()));
     json_object_set_new(r, PF_KEY_DROPPED, dropped);
 }
@@ -232,7 +238,7 @@ static json_t *frames_json(const pf_site_view_t *v)
     if (v->id == 0) {
         json_t *f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, json_string("[other]"));
-        json_object_set_new(f, PF_KEY_MODULE, json_string("pferris: site table full"));
+        json_object_set_new(f, PF_KEY_MODULE, json_string("pferris: site table full or stack too small to unwind"));
         json_object_set_new(f, PF_KEY_OFFSET, json_integer(0));
         json_array_append_new(frames, f);
     }

@@ -114,9 +114,8 @@ static void *sampler(void *arg)
                     PF_LIVE_ENV, L.path, strerror(-rc));
             break;
         }
-        struct timespec d = {0, PF_LIVE_PERIOD_MS * 1000000L};
-        while (nanosleep(&d, &d) != 0 && errno == EINTR) {
-        }
+        if (pf_thread_internal_sleep(PF_LIVE_PERIOD_MS))
+            break;
     }
     errno = saved;
     return NULL;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <link.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -21,6 +22,9 @@
 #define TOMBSTONE   1u
 #define BUSY        2u
 #define WEIGHT_BITS 40
+/* Stack the unwind needs below the sampling frame: the frame buffer and libunwind's cursor and
+ * frames (measured: a 6 KiB signal stack overflowed, 8 KiB did not; twice that for margin). */
+#define UNWIND_STACK (16 * 1024)
 
 uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
 
@@ -175,7 +179,7 @@ static uint32_t intern_site(void **frames, uint32_t depth)
         uint32_t v = pf_load_acquire(slot);
         if (v == 0) {
             if (!mine) {
-                mine = pf_fetch_add_relaxed(&S.nsites, 1);
+                mine = pf_take_below(&S.nsites, PF_MAX_SITES);
                 if (mine >= PF_MAX_SITES) {
                     pf_fetch_add_relaxed(&S.folded, 1);
                     return 0;
@@ -281,6 +285,41 @@ void pf_sites_forget(pf_thread_t *t, void *p)
 
 /* ---- the sample ------------------------------------------------------------------------- */
 
+/* Whether the stack we run on has room for the unwind. Known bounds: a signal handler's
+ * alternate stack (sigaltstack), and the threads started through the preload (their low end
+ * is noted at their start). Other stacks (the main thread's, which grows; a coroutine's) are
+ * taken to have room. One system call per sampled allocation. */
+static int stack_has_room(const pf_thread_t *t)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
+        uintptr_t lo = (uintptr_t)ss.ss_sp;
+        return sp > lo && sp - lo >= UNWIND_STACK;
+    }
+    uintptr_t lo = pf_load_relaxed(&t->stack_lo);
+    if (lo && sp > lo && sp - lo < (uintptr_t)1 << 30)
+        return sp - lo >= UNWIND_STACK;
+    return 1;
+}
+
+/* The calling stack's site. A function of its own, so that its frame buffer is only on the
+ * stack once stack_has_room said there is room for it. */
+static __attribute__((noinline)) uint32_t unwind_site(void)
+{
+    void *buf[PF_MAX_DEPTH + 16];
+    int n = S.backtrace(buf, S.depth + 16);
+    int skip = 2; /* this function and pf_sites_sample */
+#if PF_PRELOAD
+    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+        skip++;
+#endif
+    int depth = n - skip;
+    if (depth > S.depth)
+        depth = S.depth;
+    return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+}
+
 void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
 {
     pf_heap_thread_t *h = &t->heap;
@@ -314,17 +353,10 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
     if (pf_in_hook)
         return;
     pf_in_hook++;
-    void *buf[PF_MAX_DEPTH + 16];
-    int n = S.backtrace(buf, S.depth + 16);
-    int skip = 1; /* this function */
-#if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
-        skip++;
-#endif
-    int depth = n - skip;
-    if (depth > S.depth)
-        depth = S.depth;
-    uint32_t site = depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+    int saved = errno;
+    /* No room: counted under site 0, unwound no further (sites.h). */
+    uint32_t site = stack_has_room(t) ? unwind_site() : 0;
+    errno = saved;
     site_stat_t *st = stat_of(t, site);
     if (st) {
         double w = 1.0 / prob;

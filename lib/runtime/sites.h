@@ -20,7 +20,8 @@
 #include "base/atomic.h"
 #include "runtime/thread.h"
 
-#define PF_MAX_SITES  16384 /* site 0 is "[other]": where sites go once the table is full */
+#define PF_MAX_SITES  16384 /* site 0 is "[other]": where sites go once the table is full, and
+                             * samples taken on a stack with no room to unwind (sites.c) */
 #define PF_MAX_DEPTH  128
 #define PF_FILTER_LOG 16
 

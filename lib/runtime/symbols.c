@@ -1,11 +1,16 @@
 /* symbols.c — reading ELF .symtab sections for names, cached per module. Runs only while the
- * report is built (pf_in_hook is set), so it may use malloc and stdio freely. */
+ * report is built (pf_in_hook is set), so it may use malloc and stdio freely.
+ *
+ * Reports may be built by several threads at once (the API, the report at exit): the cache is
+ * under one mutex, held through each lookup and each release, so no table is freed or unmapped
+ * while another thread reads it. Never a hot path; a fork child starts with an empty cache. */
 #include "runtime/symbols.h"
 
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@ typedef struct {
 #define MAX_MODULES 128
 static module_t modules[MAX_MODULES];
 static int nmodules;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int by_value(const void *a, const void *b)
 {
@@ -151,20 +157,32 @@ void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out)
     const char *path = real_path(info.dli_fname, exe, sizeof exe);
     snprintf(out->module, sizeof out->module, "%.500s", path ? path : "??");
     out->offset = pc - (uintptr_t)info.dli_fbase;
+    pthread_mutex_lock(&lock);
     module_t *m = module_of(info.dli_fbase, info.dli_fname);
     const sym_t *s = m ? lookup(m, m->is_dyn ? out->offset : pc) : NULL;
     if (s)
         snprintf(out->symbol, sizeof out->symbol, "%s", s->name);
-    else if (info.dli_sname)
+    pthread_mutex_unlock(&lock);
+    if (!s && info.dli_sname)
         snprintf(out->symbol, sizeof out->symbol, "%s", info.dli_sname);
 }
 
 void pf_symbols_release(void)
 {
+    pthread_mutex_lock(&lock);
     for (int i = 0; i < nmodules; i++) {
         free(modules[i].syms);
         if (modules[i].map)
             munmap(modules[i].map, modules[i].map_len);
     }
+    nmodules = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+void pf_symbols_after_fork(void)
+{
+    /* Another thread may have held the lock mid-update at the fork: its tables are left
+     * (a leak, once per fork), the cache starts empty. */
+    pthread_mutex_init(&lock, NULL);
     nmodules = 0;
 }

@@ -16,7 +16,9 @@ typedef struct {
 
 /* addr is a return address; the call instruction before it is what is named. */
 void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out) PF_HIDDEN;
-/* Frees the symbol tables read so far. */
+/* Frees the symbol tables read so far. Both are safe to call from several threads at once. */
 void pf_symbols_release(void) PF_HIDDEN;
+/* In a fork child: an empty cache and a free lock, whatever other threads held at the fork. */
+void pf_symbols_after_fork(void) PF_HIDDEN;
 
 #endif

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "base/clock.h"
 #include "base/arena.h"
@@ -74,6 +76,9 @@ pf_thread_t *pf_thread_attach(void)
     return t;
 }
 
+static void internal_stop_all(void);
+static void internal_after_fork(void);
+
 static pf_thread_end_fn end_hook;
 
 void pf_thread_set_end_hook(pf_thread_end_fn fn)
@@ -96,6 +101,28 @@ void pf_thread_end(pf_thread_t *t)
     pf_store_relaxed(&t->end_ticks, pf_clock_ticks());
     pf_store_release(&t->exited, 1);
     count_live(-1);
+    /* No program thread is left (this one is in its last steps): pferris's threads go first,
+     * or the process would live on with them. */
+    if (pf_load_relaxed(&live) == 0)
+        internal_stop_all();
+    errno = saved;
+}
+
+void pf_thread_note_stack(pf_thread_t *t)
+{
+    if (!t)
+        return;
+    int saved = errno;
+    pthread_attr_t attr;
+    pf_in_hook++; /* glibc's pthread_getattr_np allocates */
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *lo;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &lo, &size) == 0)
+            pf_store_relaxed(&t->stack_lo, (uintptr_t)lo);
+        pthread_attr_destroy(&attr);
+    }
+    pf_in_hook--;
     errno = saved;
 }
 
@@ -152,6 +179,7 @@ int pf_thread_max_concurrent(void)
 
 void pf_thread_after_fork(void)
 {
+    internal_after_fork();
     pf_thread_t *t = pf_self;
     head = NULL;
     live = max_live = 0;
@@ -201,22 +229,115 @@ int pf_thread_real_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
     return f ? f(th, attr, fn, arg) : pthread_create(th, attr, fn, arg);
 }
 
-int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal, const char *name)
+/* ---- pferris's own threads ---------------------------------------------------------------
+ *
+ * glibc ends the process when the last thread that pthread_create started ends (a main thread
+ * that called pthread_exit included), and pferris's threads are such threads. So they are
+ * joinable, and the program thread whose end leaves no program thread (pf_thread_end) stops
+ * and joins them before it goes on to end: the process then ends as it would without pferris,
+ * on the program's thread (its exit handlers and the report run there), and no signal stays
+ * pending on a process whose only threads block everything. */
+
+#define MAX_INTERNAL 4
+
+static struct {
+    void *(*fn)(void *);
+    void *arg;
+    char name[16];
+    pthread_t th;
+    int state; /* 0 free, 1 starting, 2 running (th is set), 3 joined */
+} internal[MAX_INTERNAL];
+static uint32_t stop_word; /* 1: pferris's threads are to end; a futex */
+
+static void *internal_main(void *v)
 {
+    int slot = (int)(intptr_t)v;
+    pf_in_hook = 1; /* never a program thread: its allocations and events are not counted */
+    if (internal[slot].name[0])
+        prctl(PR_SET_NAME, internal[slot].name, 0, 0, 0);
+    return internal[slot].fn(internal[slot].arg);
+}
+
+int pf_thread_internal_sleep(long long ms)
+{
+    struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += d.tv_sec;
+    end.tv_nsec += d.tv_nsec;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    while (!pf_load_acquire(&stop_word)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = (long long)(end.tv_sec - now.tv_sec) * 1000000000LL +
+                         (end.tv_nsec - now.tv_nsec);
+        if (left <= 0)
+            return 0;
+        struct timespec rel = {(time_t)(left / 1000000000LL), (long)(left % 1000000000LL)};
+        syscall(SYS_futex, &stop_word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0);
+    }
+    return 1;
+}
+
+static void internal_stop_all(void)
+{
+    pf_store_release(&stop_word, 1);
+    syscall(SYS_futex, &stop_word, FUTEX_WAKE_PRIVATE, MAX_INTERNAL, NULL, NULL, 0);
+    for (int i = 0; i < MAX_INTERNAL; i++) {
+        int running = 2;
+        if (pf_cas_acq_rel(&internal[i].state, &running, 3))
+            pthread_join(internal[i].th, NULL);
+    }
+}
+
+static void internal_after_fork(void)
+{
+    /* None of them survived the fork; their starters start them again as needed. */
+    memset(internal, 0, sizeof internal);
+    stop_word = 0;
+}
+
+int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal_thread,
+                    const char *name)
+{
+    int slot = -1;
+    if (internal_thread) {
+        for (int i = 0; i < MAX_INTERNAL && slot < 0; i++) {
+            int free_ = 0;
+            if (pf_cas_acq_rel(&internal[i].state, &free_, 1))
+                slot = i;
+        }
+        if (slot < 0)
+            return EAGAIN;
+        internal[slot].fn = fn;
+        internal[slot].arg = arg;
+        /* The kernel keeps 15 bytes of a thread's name: longer ones are cut here, not refused. */
+        snprintf(internal[slot].name, sizeof internal[slot].name, "%s", name ? name : "");
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (!internal_thread)
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (stack)
         pthread_attr_setstacksize(&attr, stack);
     pthread_t th;
-    int rc = internal ? pf_thread_real_create(&th, &attr, fn, arg)
-                      : pthread_create(&th, &attr, fn, arg);
+    int rc = internal_thread
+                 ? pf_thread_real_create(&th, &attr, internal_main, (void *)(intptr_t)slot)
+                 : pthread_create(&th, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0 && name)
-        pthread_setname_np(th, name);
+    if (internal_thread) {
+        if (rc == 0) {
+            internal[slot].th = th;
+            pf_store_release(&internal[slot].state, 2);
+        } else {
+            pf_store_release(&internal[slot].state, 0);
+        }
+    }
     return rc;
 }

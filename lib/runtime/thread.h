@@ -32,6 +32,7 @@ typedef struct pf_thread {
     uint64_t start_ticks, end_ticks;
     double cpu_sec;                /* at exit; running threads are read at report time */
     char name[16];
+    uintptr_t stack_lo;            /* low end of the thread's stack; 0: unknown (sites.c) */
     pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
     struct pf_tdom *dom[PF_MAX_PROFILERS];
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
@@ -70,6 +71,9 @@ void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
  * above (the heap) can settle the thread's figures. One hook; set before threads end. */
 typedef void (*pf_thread_end_fn)(pf_thread_t *t);
 void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
+/* Notes the low end of the calling thread's stack (a thread started through the preload; not
+ * the main thread, whose stack grows). */
+void pf_thread_note_stack(pf_thread_t *t) PF_HIDDEN;
 /* In a fork child: the list becomes the calling thread alone, with fresh figures. */
 void pf_thread_after_fork(void) PF_HIDDEN;
 /* pthread_create as the program's threads would call it, for pferris's own threads: the
@@ -78,13 +82,19 @@ typedef int (*pf_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(
 void pf_thread_real_create_set(pf_pthread_create_fn fn) PF_HIDDEN;
 int pf_thread_real_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            void *arg) PF_HIDDEN;
-/* Starts a detached thread with every signal blocked (it inherits the mask in force at its
- * creation), so no asynchronous signal of the program is ever handled on it. internal: one of
- * pferris's own threads (started with the real pthread_create, never recorded as a program
- * thread, and named); else a thread doing the program's work (the pool's). stack 0: default.
- * 0 or the pthread_create error. */
+/* Starts a thread with every signal blocked (it inherits the mask in force at its creation),
+ * so no asynchronous signal of the program is ever handled on it. internal: one of pferris's
+ * own threads (started with the real pthread_create, never recorded as a program thread, run
+ * with pf_in_hook set, named with name cut to the kernel's 15 bytes, at most 4 at once); such
+ * a thread must sleep only through pf_thread_internal_sleep and return when it says so: it is
+ * stopped and joined when no program thread is left, so it never keeps the process alive.
+ * Else a detached thread doing the program's work (the pool's). stack 0: default. 0 or the
+ * pthread_create error. */
 int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal,
                     const char *name) PF_HIDDEN;
+/* Sleeps ms milliseconds on one of pferris's own threads; 1 (at once) when the thread is to
+ * end, else 0. */
+int pf_thread_internal_sleep(long long ms) PF_HIDDEN;
 /* The kernel's name of a thread of this process (running ones), into buf[16]. */
 void pf_thread_name_of(int tid, char *buf) PF_HIDDEN;
 

@@ -80,7 +80,7 @@ static tl_buf_t *buffer_new(pf_thread_t *t)
 {
     int saved = errno;
     tl_buf_t *b = NULL;
-    if (pf_fetch_add_relaxed(&buffers, 1) < TL_MAX_BUFFERS &&
+    if (pf_take_below(&buffers, TL_MAX_BUFFERS) < TL_MAX_BUFFERS &&
         (b = pf_arena_zalloc(sizeof *b + TL_CAP * sizeof(tl_ival_t))))
         b->cap = TL_CAP;
     else if (!(b = pf_arena_zalloc(sizeof *b))) /* cap 0: the thread's drops stay its own */
@@ -205,15 +205,10 @@ static void tick(void)
 static void *sampler(void *arg)
 {
     (void)arg;
-    pf_in_hook = 1; /* our own allocations (none expected) are not the program's */
-    for (;;) {
+    do {
         sample_take();
         tick();
-        long long ms = pf_load_relaxed(&S.period_ms);
-        struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&d, &d) != 0 && errno == EINTR) {
-        }
-    }
+    } while (!pf_thread_internal_sleep(pf_load_relaxed(&S.period_ms)));
     return NULL;
 }
 
@@ -225,7 +220,7 @@ static void sampler_start(void)
     int none = 0;
     if (!S.want || !pf_cas_acq_rel(&S.pid, &none, (int)getpid()))
         return;
-    int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-timeline");
+    int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-sampler");
     if (rc != 0) {
         pf_store_relaxed(&S.want, 0); /* and the heap flushes do not take over a half state */
         pf_warn("cannot start the heap timeline thread (%s); the report has no samples",

@@ -21,6 +21,7 @@
 #include "runtime/profile.h"
 #include "report/report.h"
 #include "runtime/sites.h"
+#include "runtime/symbols.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
 #include "base/arena.h"
@@ -133,6 +134,7 @@ static void after_fork_child(void)
     pf_thread_after_fork();
     pf_profile_after_fork();
     pf_sites_after_fork();
+    pf_symbols_after_fork();
     pf_timeline_after_fork();
     pf_clock_restart();
     iso_time(S.start_time, sizeof S.start_time);
@@ -532,6 +534,14 @@ void pf_session_exit(void)
     pf_publish_remove();
     if (S.forked && S.exec_attempted)
         return;
+    /* Called inside the allocator or pferris on this thread: a signal handler interrupted it
+     * and calls _exit. Building the report would allocate there and may deadlock on the lock
+     * the interrupted call holds, or corrupt its heap: no report, and a note without malloc. */
+    if (pf_in_hook) {
+        pf_warn("_exit called while this thread was inside the allocator or pferris (from a "
+                "signal handler?); no report is written");
+        return;
+    }
     int saved = errno;
     char path[PATH_MAX + 64], full[2 * PATH_MAX + 64], used[2 * PATH_MAX + 80];
     int rc = pf_session_expand(S.output, path, sizeof path);

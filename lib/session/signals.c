@@ -2,11 +2,12 @@
  *
  * Terminating signal: the handler writes the ordinary report (exit "signal"), then restores the
  * default action and raises the signal again on the same thread, unblocked, so the process dies
- * of it exactly as it would have. The report is built with jansson and malloc, so a signal that
- * interrupts this thread inside the allocator could leave the writer waiting on a lock: a
- * watchdog timer (timer_create, delivering the same signal to this thread) ends the wait after
- * TERM_BOUND_S seconds, and the second delivery (handlers run with SA_NODEFER), like a second
- * Ctrl-C, dies at once.
+ * of it exactly as it would have. The report is built with jansson and malloc: when the signal
+ * interrupted this thread inside the allocator or pferris (pf_in_hook), the session writes no
+ * report and the process dies at once. A writer that still waits on a lock is cut off by a
+ * watchdog timer (timer_create, delivering the same signal to this thread) after TERM_BOUND_S
+ * seconds, and the second delivery (handlers run with SA_NODEFER), like a second Ctrl-C, dies
+ * at once.
  *
  * Crash: the handler runs with SA_RESETHAND | SA_NODEFER, so a second fault, or the watchdog
  * after CRASH_BOUND_S seconds, meets the default action. The report is written by hand into a
