@@ -8,11 +8,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "session/session.h"
 #include "runtime/thread.h"
@@ -39,6 +42,9 @@ static struct {
     int (*execv)(const char *, char *const[]);
     int (*execvp)(const char *, char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    sighandler_t (*signal)(int, sighandler_t);
+    int (*setitimer)(__itimer_which_t, const struct itimerval *, struct itimerval *);
 } real;
 
 /* ---- the bootstrap arena ------------------------------------------------------------------ */
@@ -98,6 +104,9 @@ static void resolve(void)
     LOAD(execv);
     LOAD(execvp);
     LOAD(execvpe);
+    LOAD(sigaction);
+    LOAD(signal);
+    LOAD(setitimer);
     LOAD_AS(exit_, "_exit");
     LOAD_AS(Exit_, "_Exit");
     void *usable = dlsym(RTLD_NEXT, "malloc_usable_size");
@@ -281,25 +290,64 @@ PF_EXPORT void _Exit(int code)
 PF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
-    return READY(execve) ? real.execve(path, argv, envp) : (errno = ENOSYS, -1);
+    int rc = READY(execve) ? real.execve(path, argv, envp) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execv(const char *path, char *const argv[])
 {
     pf_session_exec_attempt();
-    return READY(execv) ? real.execv(path, argv) : (errno = ENOSYS, -1);
+    int rc = READY(execv) ? real.execv(path, argv) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execvp(const char *file, char *const argv[])
 {
     pf_session_exec_attempt();
-    return READY(execvp) ? real.execvp(file, argv) : (errno = ENOSYS, -1);
+    int rc = READY(execvp) ? real.execvp(file, argv) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
-    return READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+    int rc = READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
+}
+
+/* ---- SIGPROF: the program's own (issue 16) ------------------------------------------------
+ * The CPU sampler uses SIGPROF; a program that sets SIGPROF or ITIMER_PROF itself owns them,
+ * and pferris stands down before the call (lib/runtime/cpu.c). pf_in_hook: pferris's own calls
+ * pass straight through. */
+
+PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig == SIGPROF && !pf_in_hook) {
+        if (act)
+            pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (sigaction)");
+        else if (pf_cpu_hidden_sigprof(old))
+            return 0;
+    }
+    return READY(sigaction) ? real.sigaction(sig, act, old) : (errno = ENOSYS, -1);
+}
+
+PF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    if (sig == SIGPROF && !pf_in_hook)
+        pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (signal)");
+    return READY(signal) ? real.signal(sig, handler) : (errno = ENOSYS, SIG_ERR);
+}
+
+PF_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value, struct itimerval *old)
+{
+    if (which == ITIMER_PROF && value && !pf_in_hook &&
+        (value->it_value.tv_sec || value->it_value.tv_usec))
+        pf_cpu_program_wants_sigprof("the program started ITIMER_PROF (setitimer)");
+    return READY(setitimer) ? real.setitimer(which, value, old) : (errno = ENOSYS, -1);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */

@@ -79,6 +79,11 @@
 #define PF_KEY_ACTIVE                   "active"
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
+#define PF_KEY_CPU                      "cpu"
+#define PF_KEY_HZ                       "hz"
+#define PF_KEY_MECHANISM                "mechanism"
+#define PF_KEY_SECONDS                  "seconds"
+#define PF_KEY_CPU_SAMPLES              "cpu_samples"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"
