@@ -24,6 +24,15 @@ jget "$r" 'all(abs(t["cpu_samples"] - 400 * t["cpu_time"]) <= 0.1 * 400 * t["cpu
   die "cpu_samples vs cpu_time: $(jget "$r" '[(t["cpu_samples"], t["cpu_time"]) for t in d["threads"]]')"
 expect_eq "$(jget "$r" 'sum(t["cpu_samples"] for t in d["threads"]) == d["cpu"]["samples"]')" True "threads' samples sum"
 within "cpu.seconds" "$(jget "$r" 'd["cpu"]["seconds"]')" 5.0 0.5
+# The tools: the summary's CPU section and bottleneck (the program has no timers), and --flame
+# cpu, whose microseconds add up to cpu.seconds.
+"$TOP/$B/pferris" report "$r" > sum.txt || die "pferris report failed"
+grep -q "where the CPU time goes" sum.txt || die "no CPU section: $(cat sum.txt)"
+grep -q "bottleneck  burn: " sum.txt || die "the bottleneck does not use the CPU samples: $(grep bottleneck sum.txt)"
+grep -A12 "functions by total time" sum.txt | grep -q "burn_sixty" || die "burn_sixty not in the total table"
+"$TOP/$B/pferris" report --flame cpu "$r" > cpu.folded || die "--flame cpu failed"
+grep -q ';work;burn_sixty;burn' cpu.folded || die "folded CPU stacks: $(head -3 cpu.folded)"
+within "--flame cpu total (s)" "$(awk '{s += $NF} END {print s / 1e6}' cpu.folded)" "$(jget "$r" 'd["cpu"]["seconds"]')" 0.01
 rm -f "$r"
 
 # Off, and a bad value.

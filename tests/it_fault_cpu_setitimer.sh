@@ -11,6 +11,7 @@ out=$(PFERRIS_OUTPUT="$TMP/r.json" timeout 60 env LD_PRELOAD="$PFERRIS_SO" PFERR
 expect_eq "$out" ok "under the preload"
 expect_eq "$(jget "$TMP/r.json" 'd["cpu"]["active"]')" False "cpu.active"
 jget "$TMP/r.json" 'd["cpu"]["inactive_reason"]' | grep -q "SIGPROF" || die "the report does not say why: $(jget "$TMP/r.json" 'd["cpu"]')"
+"$TOP/$B/pferris" report "$TMP/r.json" | grep -q "stood down" || die "pferris report does not say pferris stood down"
 
 # gprof: gmon.out is written as without pferris, and pferris stood down from the start.
 cd "$TMP"

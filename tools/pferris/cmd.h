@@ -99,6 +99,8 @@ void pf_table_print(FILE *out, pf_table_t *t);
  * frames are stored innermost first), or with innermost > 0, that many innermost first (where
  * the allocation happened, for a table). To be freed; NULL when memory runs out. */
 char *pf_site_stack(json_t *site, const char *sep, int innermost);
+/* One frame as text: the function, else module+offset, else "[unknown]". */
+void pf_site_frame(json_t *frame, char *buf, size_t n);
 
 /* ---- the outputs ----------------------------------------------------------------------------- */
 
@@ -106,8 +108,9 @@ char *pf_site_stack(json_t *site, const char *sep, int innermost);
 void pf_usage_print(FILE *out);
 /* summary.c: the text summary of a report, with the top heaviest call sites. */
 void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top);
-/* flame.c: folded stacks of heap bytes (heap != 0) or timer self time. 0, or 2. */
-int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int heap);
+/* flame.c: folded stacks of timer self time, heap bytes or sampled CPU time. 0, or 2. */
+enum { PF_FLAME_TIME, PF_FLAME_HEAP, PF_FLAME_CPU };
+int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int kind);
 /* trace.c: Chrome Trace Event JSON of n reports. 0, or 2 when it cannot be written. */
 int pf_trace_write(FILE *out, json_t **reports, const char **files, int n);
 /* svg.c: one picture of one (not merged) report. 0, or 2. */

@@ -1,4 +1,4 @@
-/* site.c — a heap call site as text: its frames joined, for the summary's tables, the folded
+/* site.c — a call site (heap or CPU) as text: its frames joined, for the summary's tables, the folded
  * stacks of --flame and the rows of --diff. */
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 /* One frame as text: the function, else module+offset. Characters that would break the folded
  * format (';' separates frames, newlines separate stacks) are replaced. */
-static void frame_text(json_t *f, char *buf, size_t n)
+void pf_site_frame(json_t *f, char *buf, size_t n)
 {
     const char *sym = pf_json_str(f, PF_KEY_SYMBOL, NULL);
     const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
@@ -60,7 +60,7 @@ char *pf_site_stack(json_t *site, const char *sep, int innermost)
     char *s = NULL;
     for (size_t i = 0; i < shown; i++) {
         char fr[512];
-        frame_text(json_array_get(frames, innermost > 0 ? i : n - 1 - i), fr, sizeof fr);
+        pf_site_frame(json_array_get(frames, innermost > 0 ? i : n - 1 - i), fr, sizeof fr);
         if (!(s = append(s, &len, &cap, sep, fr)))
             return NULL;
     }
