@@ -84,6 +84,7 @@
 #define PF_KEY_MECHANISM                "mechanism"
 #define PF_KEY_SECONDS                  "seconds"
 #define PF_KEY_CPU_SAMPLES              "cpu_samples"
+#define PF_KEY_DEMANGLED                "demangled"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"

@@ -2,7 +2,9 @@
 #include "report/keys.h"
 #include "report/report.h"
 
+#include <dlfcn.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "base/clock.h"
@@ -217,6 +219,33 @@ static json_t *threads_json(void)
 
 #define MAX_REPORTED_SITES 2000
 
+/* A C++ name demangled by libstdc++'s __cxa_demangle, or NULL. The program's own libstdc++ when
+ * it has one loaded; else (a C++ program that needed no libstdc++, or C calling a C++ library
+ * linked statically) libstdc++.so.6 loaded privately here, at the first mangled name of the
+ * report, never before. Report time only: it allocates. */
+static char *demangle(const char *sym)
+{
+    typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+    static demangle_fn fn;
+    static int looked;
+    if (sym[0] != '_' || sym[1] != 'Z')
+        return NULL;
+    if (!looked) {
+        *(void **)&fn = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        void *h = fn ? NULL : dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+        if (h)
+            *(void **)&fn = dlsym(h, "__cxa_demangle");
+        looked = 1;
+    }
+    int status = -1;
+    char *d = fn ? fn(sym, NULL, NULL, &status) : NULL;
+    if (status != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
 /* A stack's frames, innermost first; other: the stack was lost because its table was full. */
 static json_t *frames_json(void *const *frames, uint32_t depth, int other)
 {
@@ -226,6 +255,10 @@ static json_t *frames_json(void *const *frames, uint32_t depth, int other)
         pf_symbols_lookup((uintptr_t)frames[i], &sym);
         json_t *f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, json_string(sym.symbol));
+        char *d = demangle(sym.symbol);
+        if (d)
+            json_object_set_new(f, PF_KEY_DEMANGLED, json_string(d));
+        free(d);
         json_object_set_new(f, PF_KEY_MODULE, json_string(sym.module));
         json_object_set_new(f, PF_KEY_OFFSET, json_integer((json_int_t)sym.offset));
         json_array_append_new(arr, f);

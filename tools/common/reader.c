@@ -87,7 +87,7 @@ static const shape_t histogram = {S_ARRAY, NULL, T_OBJ, &bucket};
 
 static const field_t frame_f[] = {
     {PF_KEY_SYMBOL, T_STR | T_NULL, NULL}, {PF_KEY_MODULE, T_STR | T_NULL, NULL},
-    {PF_KEY_OFFSET, T_INT | T_NULL, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_OFFSET, T_INT | T_NULL, NULL}, {PF_KEY_DEMANGLED, T_STR, NULL}, {NULL, 0, NULL}};
 static const shape_t frame = {S_FIELDS, frame_f, 0, NULL};
 static const shape_t frames = {S_ARRAY, NULL, T_OBJ, &frame};
 static const field_t site_f[] = {
