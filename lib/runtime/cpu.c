@@ -115,6 +115,7 @@ static uint32_t unwind(ucontext_t *uc, void **frames)
 }
 
 static void stand_down(const char *why, int restore);
+static int handler_replaced(void);
 
 static void on_sigprof(int sig, siginfo_t *si, void *ctx)
 {
@@ -123,6 +124,10 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
         /* Not one of ours (kill -PROF, or the program's ITIMER_PROF before its own handler is
          * in place): the program gets what it would have got without pferris. */
         stand_down("a SIGPROF pferris did not send arrived", 1);
+        /* Again here: stand_down does nothing in a vfork child, which shares our memory. */
+        pf_in_hook++;
+        sigaction(SIGPROF, &S.orig, NULL);
+        pf_in_hook--;
         syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
         errno = saved;
         return;
@@ -146,8 +151,6 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
 }
 
 /* ---- timers ----------------------------------------------------------------------------- */
-
-static int handler_replaced(void);
 
 static void arm(pf_thread_t *t)
 {
@@ -212,7 +215,9 @@ static void stand_down(const char *why, int restore)
     S.why = why;
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         disarm(t);
-    if (!restore)
+    /* Only our own handler goes back: one the program installed by a call no interposer saw
+     * stays. */
+    if (!restore || handler_replaced())
         return;
     pf_in_hook++; /* our own sigaction interposer passes this one through */
     sigaction(SIGPROF, &S.orig, NULL);
@@ -270,8 +275,17 @@ static void load_unwinder(void)
     *(void **)&S.init_local2 = dlsym(h, XSTR(unw_init_local2));
     *(void **)&S.step = dlsym(h, XSTR(unw_step));
     *(void **)&S.get_reg = dlsym(h, XSTR(unw_get_reg));
-    if (!S.init_local2 || !S.step || !S.get_reg)
+    if (!S.init_local2 || !S.step || !S.get_reg) {
         S.init_local2 = NULL;
+        return;
+    }
+    /* One unwind now, in a normal context, so that libunwind's one-time set-up (its caches, its
+     * first look at the loaded objects) is not done in the handler. */
+    ucontext_t uc;
+    unw_cursor_t c;
+    if (getcontext(&uc) == 0 && S.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
+        for (int i = 0; i < 8 && S.step(&c) > 0; i++)
+            ;
 }
 
 void pf_cpu_init(int hz, int depth)
