@@ -1,6 +1,6 @@
 /* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec
- * family, the program's start (main is wrapped), sigaction and signal. Each interposer is guard,
- * hook into lib/, real call; the logic lives in lib/.
+ * family, the program's start (main is wrapped), sigaction, signal and setitimer. Each
+ * interposer is guard, hook into lib/, real call; the logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "session/session.h"
 #include "session/signals.h"
@@ -46,6 +49,7 @@ static struct {
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
     int (*execveat)(int, const char *, char *const[], char *const[], int);
+    int (*setitimer)(__itimer_which_t, const struct itimerval *, struct itimerval *);
 } real;
 
 /* ---- the bootstrap arena ------------------------------------------------------------------ */
@@ -127,6 +131,7 @@ static void resolve(void)
     LOAD(execvpe);
     LOAD(fexecve);
     LOAD(execveat);
+    LOAD(setitimer);
     LOAD_AS(exit_, "_exit");
     LOAD_AS(Exit_, "_Exit");
     void *next = dlsym(RTLD_NEXT, "malloc_usable_size");
@@ -367,25 +372,43 @@ PF_EXPORT void _Exit(int code)
 PF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
-    return READY(execve) ? real.execve(path, argv, envp) : (errno = ENOSYS, -1);
+    int rc = READY(execve) ? real.execve(path, argv, envp) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execv(const char *path, char *const argv[])
 {
     pf_session_exec_attempt();
-    return READY(execv) ? real.execv(path, argv) : (errno = ENOSYS, -1);
+    int rc = READY(execv) ? real.execv(path, argv) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execvp(const char *file, char *const argv[])
 {
     pf_session_exec_attempt();
-    return READY(execvp) ? real.execvp(file, argv) : (errno = ENOSYS, -1);
+    int rc = READY(execvp) ? real.execvp(file, argv) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
 }
 
 PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pf_session_exec_attempt();
-    return READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+    int rc = READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
+    pf_session_exec_failed();
+    return rc;
+}
+
+/* ITIMER_PROF delivers SIGPROF, the CPU sampler's signal: a program that starts it owns
+ * SIGPROF, and the sampler stands down before the call (lib/runtime/cpu.c). */
+PF_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value, struct itimerval *old)
+{
+    if (which == ITIMER_PROF && value && !pf_in_hook &&
+        (value->it_value.tv_sec || value->it_value.tv_usec))
+        pf_cpu_program_wants_sigprof("the program started ITIMER_PROF (setitimer)");
+    return READY(setitimer) ? real.setitimer(which, value, old) : (errno = ENOSYS, -1);
 }
 
 PF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -462,13 +485,24 @@ PF_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, main_fn ini
     return start(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
+/* SIGPROF is the CPU sampler's: a program that sets it (or ITIMER_PROF, below) owns it, and the
+ * sampler stands down before the call (lib/runtime/cpu.c); a query while pferris samples sees
+ * what the program set. pf_in_hook: pferris's own calls pass straight through. */
 PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+    if (sig == SIGPROF && !pf_in_hook) {
+        if (act)
+            pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (sigaction)");
+        else if (pf_cpu_hidden_sigprof(old))
+            return 0;
+    }
     return pf_signals_sigaction(sig, act, old);
 }
 
 PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
 {
+    if (sig == SIGPROF && !pf_in_hook)
+        pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (signal)");
     return pf_signals_signal(sig, handler);
 }
 

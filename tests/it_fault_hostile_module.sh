@@ -14,6 +14,8 @@ d = json.load(open(sys.argv[1]))
 for s in d["heap"]["sites"]:
     for f in s["frames"]:
         f["module"] = sys.argv[2]
+        f["symbol"] = None  # so that every frame is shown by its module
+        f.pop("demangled", None)
 json.dump(d, sys.stdout)
 PY
   out=$(timeout 20 "$TOP/$B/pferris" report hostile.json 2>&1); rc=$?

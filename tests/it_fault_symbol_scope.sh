@@ -10,7 +10,7 @@ case "$needed" in *jansson*|*unwind*) die "libpferris.so has NEEDED: $needed";; 
 exported=$(nm -D --defined-only "$PFERRIS_SO" | awk '{print $3}')
 interposed=" malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc
   pvalloc malloc_usable_size pthread_create _exit _Exit execve execv execvp execvpe execl execle
-  execlp fexecve execveat __libc_start_main sigaction signal "
+  execlp fexecve execveat __libc_start_main sigaction signal setitimer "
 for s in $exported; do
   case "$s" in pferris_*) continue;; esac
   case "$interposed" in *" $s "*|*" $s"$'\n'*) continue;; esac

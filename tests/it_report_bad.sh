@@ -5,7 +5,7 @@
 P=$TOP/$B/pferris
 bad() { # FILE PATTERN [MODE...]: every mode fails with exit 2 and a message matching PATTERN
   local f=$1 pat=$2; shift 2
-  for mode in "" "--flame heap" "--flame time" "--trace" "--svg" "--merge" "--json"; do
+  for mode in "" "--flame heap" "--flame time" "--flame cpu" "--trace" "--svg" "--merge" "--json"; do
     err=$("$P" report $mode "$f" 2>&1 >/dev/null); rc=$?
     expect_eq $rc 2 "exit code of 'report $mode' on $f"
     echo "$err" | grep -q "^pferris: $f: $pat" || die "message of 'report $mode' on $f: $err"
@@ -44,7 +44,7 @@ out=$("$P" report --merge good.json cut.json 2>/dev/null); expect_eq $? 2 "merge
 expect_eq "$out" "" "output of a failed merge"
 
 # Usage errors: exit 2 and the usage text; --help and --version exit 0.
-for args in "" "report" "report --frobnicate good.json" "report --flame cpu good.json" \
+for args in "" "report" "report --frobnicate good.json" "report --flame cycles good.json" \
             "report --diff good.json" "report --svg good.json good.json" "report --top 0 good.json" \
             "report --top x good.json" "report --fail-above 5 good.json" "report --trace --svg good.json" \
             "report --fail-above -1 --diff good.json good.json" "run" "run -o" "run --bogus true" "nonsense"; do

@@ -108,6 +108,12 @@
 #define PF_KEY_LINE                     "line"
 #define PF_KEY_LANGUAGE                 "language"
 #define PF_KEY_LOCKS                    "locks"
+#define PF_KEY_CPU                      "cpu"
+#define PF_KEY_HZ                       "hz"
+#define PF_KEY_MECHANISM                "mechanism"
+#define PF_KEY_SECONDS                  "seconds"
+#define PF_KEY_CPU_SAMPLES              "cpu_samples"
+#define PF_KEY_DEMANGLED                "demangled"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"

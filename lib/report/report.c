@@ -3,11 +3,14 @@
 #include "report/keys.h"
 #include "report/report.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "base/clock.h"
+#include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
 #include "runtime/sites.h"
@@ -215,6 +218,7 @@ static json_t *threads_json(void)
         json_object_set_new(o, PF_KEY_FREES, json_integer((json_int_t)pf_load_relaxed(&h->frees)));
         json_object_set_new(o, PF_KEY_BYTES_FREED,
                             json_integer((json_int_t)pf_load_relaxed(&h->usable_out)));
+        json_object_set_new(o, PF_KEY_CPU_SAMPLES, json_integer((json_int_t)pf_cpu_thread_samples(t)));
         json_array_append_new(arr, o);
     }
     pf_thread_array_free(all, n);
@@ -223,26 +227,58 @@ static json_t *threads_json(void)
 
 #define MAX_REPORTED_SITES 2000
 
-static json_t *frames_json(const pf_site_view_t *v)
+/* A C++ name demangled by libstdc++'s __cxa_demangle, or NULL. The program's own libstdc++ when
+ * it has one loaded; else (a C++ program that needed no libstdc++, or C calling a C++ library
+ * linked statically) libstdc++.so.6 loaded privately here, at the first mangled name of the
+ * report, never before. Report time only: it allocates. */
+static char *demangle(const char *sym)
 {
-    json_t *frames = json_array();
+    typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+    static demangle_fn fn;
+    static int looked;
+    if (sym[0] != '_' || sym[1] != 'Z')
+        return NULL;
+    if (!looked) {
+        *(void **)&fn = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        void *h = fn ? NULL : dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+        if (h)
+            *(void **)&fn = dlsym(h, "__cxa_demangle");
+        looked = 1;
+    }
+    int status = -1;
+    char *d = fn ? fn(sym, NULL, NULL, &status) : NULL;
+    if (status != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* A stack's frames, innermost first; other: the stack was lost because its table was full. */
+static json_t *frames_json(void *const *frames, uint32_t depth, int other)
+{
+    json_t *arr = json_array();
     pf_symbol_t sym;
-    for (uint32_t i = 0; i < v->depth; i++) {
-        pf_symbols_lookup((uintptr_t)v->frames[i], &sym);
+    for (uint32_t i = 0; i < depth; i++) {
+        pf_symbols_lookup((uintptr_t)frames[i], &sym);
         json_t *f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, pf_jstr(sym.symbol));
+        char *d = demangle(sym.symbol);
+        if (d)
+            json_object_set_new(f, PF_KEY_DEMANGLED, pf_jstr(d));
+        free(d);
         json_object_set_new(f, PF_KEY_MODULE, pf_jstr(sym.module));
         json_object_set_new(f, PF_KEY_OFFSET, json_integer((json_int_t)sym.offset));
-        json_array_append_new(frames, f);
+        json_array_append_new(arr, f);
     }
-    if (v->id == 0) {
+    if (other) {
         json_t *f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, json_string("[other]"));
         json_object_set_new(f, PF_KEY_MODULE, json_string("pferris: site table full or stack too small to unwind"));
         json_object_set_new(f, PF_KEY_OFFSET, json_integer(0));
-        json_array_append_new(frames, f);
+        json_array_append_new(arr, f);
     }
-    return frames;
+    return arr;
 }
 
 static void sites_json(json_t *heap)
@@ -267,7 +303,7 @@ static void sites_json(json_t *heap)
         size_t n = pf_sites_collect(v);
         for (size_t i = 0; i < n && i < MAX_REPORTED_SITES; i++) {
             json_t *o = json_object();
-            json_object_set_new(o, PF_KEY_FRAMES, frames_json(&v[i]));
+            json_object_set_new(o, PF_KEY_FRAMES, frames_json(v[i].frames, v[i].depth, v[i].id == 0));
             json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)llround(v[i].allocations)));
             json_object_set_new(o, PF_KEY_BYTES, json_integer((json_int_t)llround(v[i].bytes)));
             json_object_set_new(o, PF_KEY_LIVE_BYTES,
@@ -282,6 +318,43 @@ static void sites_json(json_t *heap)
     }
     json_object_set_new(heap, PF_KEY_SITES, arr);
     json_object_set_new(heap, PF_KEY_SAMPLING, sampling);
+}
+
+/* Where the CPU time went: sampled stacks, each sample standing for 1/hz s of its thread's CPU
+ * time. */
+static json_t *cpu_json(void)
+{
+    pf_cpu_info_t info;
+    pf_cpu_info(&info);
+    double per = info.hz > 0 ? 1.0 / info.hz : 0;
+    json_t *o = json_object();
+    json_object_set_new(o, PF_KEY_HZ, json_integer(info.hz));
+    json_object_set_new(o, PF_KEY_ACTIVE, json_boolean(info.active));
+    json_object_set_new(o, PF_KEY_MECHANISM, info.mechanism ? json_string(info.mechanism) : json_null());
+    if (info.inactive_why)
+        json_object_set_new(o, PF_KEY_INACTIVE_REASON, json_string(info.inactive_why));
+    json_object_set_new(o, PF_KEY_SAMPLES, json_integer((json_int_t)info.samples));
+    json_object_set_new(o, PF_KEY_SECONDS, json_real((double)info.samples * per));
+    json_object_set_new(o, PF_KEY_DROPPED, json_integer((json_int_t)info.dropped));
+    json_t *arr = json_array();
+    size_t size = PF_CPU_MAX_STACKS * sizeof(pf_cpu_view_t);
+    pf_cpu_view_t *v = info.samples ? pf_arena_zalloc(size) : NULL;
+    if (v) {
+        size_t n = pf_cpu_collect(v);
+        for (size_t i = 0; i < n && i < MAX_REPORTED_SITES; i++) {
+            json_t *s = json_object();
+            json_object_set_new(s, PF_KEY_FRAMES, frames_json(v[i].frames, v[i].depth, v[i].id == 0));
+            json_object_set_new(s, PF_KEY_SAMPLES, json_integer((json_int_t)v[i].samples));
+            json_object_set_new(s, PF_KEY_SECONDS, json_real((double)v[i].samples * per));
+            json_array_append_new(arr, s);
+        }
+        json_object_set_new(o, PF_KEY_SITES_OMITTED,
+                            json_integer(n > MAX_REPORTED_SITES ? (json_int_t)(n - MAX_REPORTED_SITES) : 0));
+        pf_arena_free(v, size);
+        pf_symbols_release();
+    }
+    json_object_set_new(o, PF_KEY_SITES, arr);
+    return o;
 }
 
 static json_t *heap_json(int enabled)
@@ -400,6 +473,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
     if (info) {
         json_object_set_new(r, PF_KEY_THREADS, threads_json());
         json_object_set_new(r, PF_KEY_HEAP, heap_json(info->heap_enabled));
+        json_object_set_new(r, PF_KEY_CPU, cpu_json());
         json_t *w = json_object();
         json_object_set_new(w, PF_KEY_REQUESTED, info->workers_requested
                                                 ? json_integer(info->workers_requested)

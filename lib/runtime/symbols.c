@@ -1,5 +1,6 @@
-/* symbols.c — reading ELF .symtab sections for names, cached per module. Runs only while the
- * report is built (pf_in_hook is set), so it may use malloc and stdio freely.
+/* symbols.c — reading ELF .symtab sections for names (a stripped module's from its separate
+ * debug file when installed), cached per module. Runs only while the report is built
+ * (pf_in_hook is set), so it may use malloc and stdio freely.
  *
  * Reports may be built by several threads at once (the API, the report at exit): the cache is
  * under one mutex, held through each lookup and each release, so no table is freed or unmapped
@@ -30,6 +31,8 @@ typedef struct {
     size_t n;
     void *map;
     size_t map_len;
+    void *dbg_map;        /* the separate debug file whose .symtab syms point into, or NULL */
+    size_t dbg_len;
 } module_t;
 
 #define MAX_MODULES 128
@@ -43,49 +46,34 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Functions from .symtab (or .dynsym when there is none). Bounds are checked on every read:
- * the file is whatever is on disk now. */
-static void load_symtab(module_t *m, const char *path)
+/* The functions of one symbol table (type SHT_SYMTAB or SHT_DYNSYM) of the ELF file f, into
+ * m->syms. 0 when the file has such a table. Bounds are checked on every read: the file is
+ * whatever is on disk now. */
+static int read_syms(module_t *m, const unsigned char *f, size_t len, uint32_t type)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    size_t len = (size_t)st.st_size;
-    unsigned char *f = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f == MAP_FAILED)
-        return;
-    m->map = f;
-    m->map_len = len;
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+    if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shoff == 0 ||
+        eh->e_shentsize != sizeof(Elf64_Shdr) ||
         eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
-        return;
-    m->is_dyn = eh->e_type == ET_DYN;
+        return -1;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
     const Elf64_Shdr *tab = NULL;
-    for (int pass = 0; pass < 2 && !tab; pass++)
-        for (int i = 0; i < eh->e_shnum; i++)
-            if (sh[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) {
-                tab = &sh[i];
-                break;
-            }
+    for (int i = 0; i < eh->e_shnum && !tab; i++)
+        if (sh[i].sh_type == type)
+            tab = &sh[i];
     if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(Elf64_Sym) ||
         tab->sh_offset + tab->sh_size > len)
-        return;
+        return -1;
     const Elf64_Shdr *strs = &sh[tab->sh_link];
     if (strs->sh_offset + strs->sh_size > len)
-        return;
+        return -1;
     const Elf64_Sym *sym = (const Elf64_Sym *)(f + tab->sh_offset);
     size_t count = tab->sh_size / sizeof(Elf64_Sym);
-    m->syms = malloc(count * sizeof *m->syms);
-    if (!m->syms)
-        return;
+    sym_t *syms = malloc((count ? count : 1) * sizeof *syms);
+    if (!syms)
+        return -1;
+    size_t n = 0;
     const char *strtab = (const char *)f + strs->sh_offset;
     for (size_t i = 0; i < count; i++) {
         if (ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC || sym[i].st_value == 0 ||
@@ -94,9 +82,117 @@ static void load_symtab(module_t *m, const char *path)
         const char *name = strtab + sym[i].st_name;
         if (!memchr(name, '\0', strs->sh_size - sym[i].st_name))
             continue;
-        m->syms[m->n++] = (sym_t){sym[i].st_value, sym[i].st_size, name};
+        syms[n++] = (sym_t){sym[i].st_value, sym[i].st_size, name};
     }
-    qsort(m->syms, m->n, sizeof *m->syms, by_value);
+    qsort(syms, n, sizeof *syms, by_value);
+    free(m->syms);
+    m->syms = syms;
+    m->n = n;
+    return 0;
+}
+
+static void *map_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    *len = (size_t)st.st_size;
+    void *f = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    return f == MAP_FAILED ? NULL : f;
+}
+
+/* The section called name in f, or NULL. */
+static const Elf64_Shdr *section(const unsigned char *f, size_t len, const char *name)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+    if (eh->e_shstrndx >= eh->e_shnum)
+        return NULL;
+    const Elf64_Shdr *names = &sh[eh->e_shstrndx];
+    if (names->sh_offset + names->sh_size > len)
+        return NULL;
+    size_t want = strlen(name) + 1;
+    for (int i = 0; i < eh->e_shnum; i++)
+        if (sh[i].sh_name + want <= names->sh_size &&
+            memcmp(f + names->sh_offset + sh[i].sh_name, name, want) == 0 &&
+            sh[i].sh_offset + sh[i].sh_size <= len)
+            return &sh[i];
+    return NULL;
+}
+
+/* A stripped module's separate debug file (Debian's -dbg and -dbgsym packages), mapped into
+ * m->dbg_map, with its .symtab read into m->syms: found by build id
+ * (/usr/lib/debug/.build-id/xx/rest.debug), else by .gnu_debuglink next to the module, in its
+ * .debug folder or under /usr/lib/debug. 0 when found. f is the module's file, checked. */
+static int load_debug_symtab(module_t *m, const unsigned char *f, size_t len, const char *path)
+{
+    char cand[4][1024];
+    int nc = 0;
+    const Elf64_Shdr *note = section(f, len, ".note.gnu.build-id");
+    if (note && note->sh_size > 16) {
+        const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(f + note->sh_offset);
+        const unsigned char *id = f + note->sh_offset + sizeof *nh + ((nh->n_namesz + 3) & ~3u);
+        if (nh->n_type == NT_GNU_BUILD_ID && nh->n_descsz >= 2 && nh->n_descsz <= 64 &&
+            sizeof *nh + ((nh->n_namesz + 3) & ~3u) + nh->n_descsz <= note->sh_size) {
+            char hex[130];
+            for (uint32_t i = 0; i < nh->n_descsz; i++)
+                snprintf(hex + 2 * i, 3, "%02x", id[i]);
+            snprintf(cand[nc++], sizeof cand[0], "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
+                     hex + 2);
+        }
+    }
+    const Elf64_Shdr *link = section(f, len, ".gnu_debuglink");
+    if (link && link->sh_size > 1 && memchr(f + link->sh_offset, '\0', link->sh_size)) {
+        const char *name = (const char *)f + link->sh_offset;
+        const char *slash = strrchr(path, '/');
+        int dir = slash ? (int)(slash - path) : 0;
+        if (!strchr(name, '/')) {
+            snprintf(cand[nc++], sizeof cand[0], "%.*s/.debug/%.200s", dir, path, name);
+            snprintf(cand[nc++], sizeof cand[0], "/usr/lib/debug%.*s/%.200s", dir, path, name);
+            if (strcmp(name, slash ? slash + 1 : path) != 0)
+                snprintf(cand[nc++], sizeof cand[0], "%.*s/%.200s", dir, path, name);
+        }
+    }
+    for (int i = 0; i < nc; i++) {
+        size_t dlen;
+        unsigned char *d = map_file(cand[i], &dlen);
+        if (!d)
+            continue;
+        if (read_syms(m, d, dlen, SHT_SYMTAB) == 0 && m->n) {
+            m->dbg_map = d;
+            m->dbg_len = dlen;
+            return 0;
+        }
+        munmap(d, dlen);
+    }
+    return -1;
+}
+
+/* Functions from the module's .symtab; a stripped module's from its separate debug file when
+ * one is installed; else its .dynsym. */
+static void load_symtab(module_t *m, const char *path)
+{
+    size_t len;
+    unsigned char *f = map_file(path, &len);
+    if (!f)
+        return;
+    m->map = f;
+    m->map_len = len;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64)
+        return;
+    m->is_dyn = eh->e_type == ET_DYN;
+    if (read_syms(m, f, len, SHT_SYMTAB) == 0)
+        return;
+    if (read_syms(m, f, len, SHT_DYNSYM) != 0)
+        return; /* no symbols at all, and a debug file needs the section headers too */
+    load_debug_symtab(m, f, len, path);
 }
 
 /* dladdr names the main program "" or by argv[0]: its real path is /proc/self/exe. */
@@ -174,6 +270,8 @@ void pf_symbols_release(void)
         free(modules[i].syms);
         if (modules[i].map)
             munmap(modules[i].map, modules[i].map_len);
+        if (modules[i].dbg_map)
+            munmap(modules[i].dbg_map, modules[i].dbg_len);
     }
     nmodules = 0;
     pthread_mutex_unlock(&lock);

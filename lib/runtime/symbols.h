@@ -1,6 +1,8 @@
 /* symbols.h — code addresses to names, at report time only (never on a hot path): the
  * function (from the module's .symtab when it has one, so static functions of an unstripped
- * binary are named too; else its dynamic symbols), the module and the offset in it. */
+ * binary are named too; for a stripped one, from its separate debug file when installed:
+ * /usr/lib/debug/.build-id/xx/rest.debug or .gnu_debuglink; else its dynamic symbols), the
+ * module and the offset in it. */
 #ifndef PF_SYMBOLS_H
 #define PF_SYMBOLS_H
 

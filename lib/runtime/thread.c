@@ -22,6 +22,8 @@ static pf_thread_t *head;
 static int live, max_live;
 static pthread_key_t end_key;
 static int key_state; /* 0 none, 1 creating, 2 ready */
+static pf_thread_start_fn sampler_start;
+static pf_thread_end_fn sampler_end;
 
 static void key_destructor(void *v)
 {
@@ -72,6 +74,9 @@ pf_thread_t *pf_thread_attach(void)
     ensure_key();
     if (pf_load_acquire(&key_state) == 2)
         pthread_setspecific(end_key, t);
+    pf_thread_start_fn start = pf_load_acquire(&sampler_start);
+    if (start)
+        start(t);
     errno = saved;
     return t;
 }
@@ -80,6 +85,12 @@ static void internal_stop_all(void);
 static void internal_after_fork(void);
 
 static pf_thread_end_fn end_hook;
+
+void pf_thread_set_sampler_hooks(pf_thread_start_fn start, pf_thread_end_fn end)
+{
+    pf_store_release(&sampler_end, end);
+    pf_store_release(&sampler_start, start);
+}
 
 void pf_thread_set_end_hook(pf_thread_end_fn fn)
 {
@@ -95,6 +106,9 @@ void pf_thread_end(pf_thread_t *t)
     prctl(PR_GET_NAME, name, 0, 0, 0);
     memcpy(t->name, name, sizeof name);
     t->cpu_sec = pf_clock_thread_cpu_sec(0);
+    pf_thread_end_fn stop = pf_load_acquire(&sampler_end);
+    if (stop)
+        stop(t);
     pf_thread_end_fn hook = pf_load_acquire(&end_hook);
     if (hook)
         hook(t);

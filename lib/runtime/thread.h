@@ -37,6 +37,7 @@ typedef struct pf_thread {
     struct pf_tdom *dom[PF_MAX_PROFILERS];
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
     void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
+    void *cpu;                     /* the thread's CPU sampling timer and count (cpu.c) */
 } pf_thread_t;
 
 extern __thread pf_thread_t *pf_self PF_HIDDEN;
@@ -74,6 +75,11 @@ void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
 /* Notes the low end of the calling thread's stack (a thread started through the preload; not
  * the main thread, whose stack grows). */
 void pf_thread_note_stack(pf_thread_t *t) PF_HIDDEN;
+/* The CPU sampler's hooks (cpu.c): start is called on a thread once its state exists (in
+ * pf_thread_attach, so also for threads not created through pthread_create), end as its record
+ * ends, before the end hook. Set once, before the threads they concern start. */
+typedef void (*pf_thread_start_fn)(pf_thread_t *t);
+void pf_thread_set_sampler_hooks(pf_thread_start_fn start, pf_thread_end_fn end) PF_HIDDEN;
 /* In a fork child: the list becomes the calling thread alone, with fresh figures. */
 void pf_thread_after_fork(void) PF_HIDDEN;
 /* pthread_create as the program's threads would call it, for pferris's own threads: the

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "base/clock.h"
+#include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
 #include "report/report.h"
@@ -31,8 +32,9 @@
 
 #define DEFAULT_OUTPUT "pferris.%e.%p.json"
 #define DEFAULT_SAMPLE 524288
+#define DEFAULT_CPU_HZ 100
 
-pf_config_t pf_config PF_HIDDEN = {.heap = 1, .sample = DEFAULT_SAMPLE};
+pf_config_t pf_config PF_HIDDEN = {.heap = 1, .sample = DEFAULT_SAMPLE, .cpu_hz = DEFAULT_CPU_HZ};
 
 static struct {
     int init;
@@ -135,6 +137,7 @@ static void after_fork_child(void)
     pf_profile_after_fork();
     pf_sites_after_fork();
     pf_symbols_after_fork();
+    pf_cpu_after_fork();
     pf_timeline_after_fork();
     pf_clock_restart();
     iso_time(S.start_time, sizeof S.start_time);
@@ -178,6 +181,8 @@ void pf_session_init(int preloaded)
     pf_config.workers = (int)pf_env_ll("PFERRIS_WORKERS", 0, 1, 1 << 20, "a worker count");
     pf_config.stack_depth = (int)pf_env_ll("PFERRIS_STACK_DEPTH", 32, 1, PF_MAX_DEPTH,
                                            "a number of frames");
+    pf_config.cpu_hz = (int)pf_env_ll("PFERRIS_CPU_HZ", DEFAULT_CPU_HZ, 0, PF_CPU_MAX_HZ,
+                                      "a rate in samples per CPU second");
     pf_heap_set_enabled(pf_config.heap);
     pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
@@ -200,6 +205,9 @@ void pf_session_init(int preloaded)
         pf_checkpoint_start();
         pf_signals_start();
     }
+    /* Only where a report will be written: a program linked with -lpferris that writes none
+     * gets no signals from pferris. */
+    pf_cpu_init(S.report_at_exit ? pf_config.cpu_hz : 0, pf_config.stack_depth);
     pf_in_hook--;
     errno = saved;
 }
@@ -542,6 +550,7 @@ void pf_session_exit(void)
                 "signal handler?); no report is written");
         return;
     }
+    pf_cpu_stop();
     int saved = errno;
     char path[PATH_MAX + 64], full[2 * PATH_MAX + 64], used[2 * PATH_MAX + 80];
     int rc = pf_session_expand(S.output, path, sizeof path);
@@ -561,6 +570,14 @@ void pf_session_exit(void)
 
 void pf_session_exec_attempt(void)
 {
-    if ((int)getpid() == S.pid) /* not a vfork child writing into its parent's memory */
+    if ((int)getpid() == S.pid) { /* not a vfork child writing into its parent's memory */
         S.exec_attempted = 1;
+        pf_cpu_exec_begin();
+    }
+}
+
+void pf_session_exec_failed(void)
+{
+    if ((int)getpid() == S.pid)
+        pf_cpu_exec_failed();
 }

@@ -14,6 +14,7 @@ typedef struct {
     int quiet;             /* PFERRIS_QUIET */
     int workers;           /* PFERRIS_WORKERS, 0 when unset */
     int stack_depth;       /* PFERRIS_STACK_DEPTH */
+    int cpu_hz;            /* PFERRIS_CPU_HZ */
 } pf_config_t;
 
 extern pf_config_t pf_config PF_HIDDEN;
@@ -26,6 +27,8 @@ pf_process_info_t pf_session_process_info(void) PF_HIDDEN;
 void pf_session_exit(void) PF_HIDDEN;
 /* A forked child that calls exec and fails leaves no report of its own. */
 void pf_session_exec_attempt(void) PF_HIDDEN;
+/* The exec returned: it failed, and the process goes on as before. */
+void pf_session_exec_failed(void) PF_HIDDEN;
 /* The report path for this process from a PFERRIS_OUTPUT pattern (%p %e %h %%). */
 int pf_session_expand(const char *pattern, char *out, size_t size) PF_HIDDEN;
 /* Writes the process report to path ("-" is stderr) without following a symlink or replacing

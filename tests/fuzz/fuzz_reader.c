@@ -30,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     pf_summary_print(sink, "fuzz.json", r, 5);
-    pf_flame_write(sink, sink, r, "fuzz.json", 1);
-    pf_flame_write(sink, sink, r, "fuzz.json", 0);
+    pf_flame_write(sink, sink, r, "fuzz.json", PF_FLAME_HEAP);
+    pf_flame_write(sink, sink, r, "fuzz.json", PF_FLAME_TIME);
+    pf_flame_write(sink, sink, r, "fuzz.json", PF_FLAME_CPU);
     json_t *rs[2] = {r, r};
     const char *fs[2] = {"a.json", "b.json"};
     pf_trace_write(sink, rs, fs, 2);

@@ -75,7 +75,7 @@ static const field_t thread_f[] = {
     {PF_KEY_ALLOCATIONS, T_INT, NULL}, {PF_KEY_BYTES_ALLOCATED, T_INT, NULL},
     {PF_KEY_FREES, T_INT, NULL},       {PF_KEY_BYTES_FREED, T_INT, NULL},
     {PF_KEY_PID, T_INT, NULL},         {PF_KEY_RANK, T_INT, NULL},
-    {NULL, 0, NULL},
+    {PF_KEY_CPU_SAMPLES, T_INT, NULL}, {NULL, 0, NULL},
 };
 static const shape_t thread = {S_FIELDS, thread_f, 0, NULL};
 static const shape_t threads = {S_ARRAY, NULL, T_OBJ, &thread};
@@ -88,7 +88,7 @@ static const shape_t histogram = {S_ARRAY, NULL, T_OBJ, &bucket};
 static const field_t frame_f[] = {
     {PF_KEY_SYMBOL, T_STR | T_NULL, NULL}, {PF_KEY_MODULE, T_STR | T_NULL, NULL},
     {PF_KEY_OFFSET, T_INT | T_NULL, NULL}, {PF_KEY_LINE, T_INT | T_NULL, NULL},
-    {PF_KEY_LANGUAGE, T_STR, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_LANGUAGE, T_STR, NULL}, {PF_KEY_DEMANGLED, T_STR, NULL}, {NULL, 0, NULL}};
 static const shape_t frame = {S_FIELDS, frame_f, 0, NULL};
 static const shape_t frames = {S_ARRAY, NULL, T_OBJ, &frame};
 static const field_t site_f[] = {
@@ -113,6 +113,20 @@ static const field_t heap_f[] = {
     {NULL, 0, NULL},
 };
 static const shape_t heap = {S_FIELDS, heap_f, 0, NULL};
+
+static const field_t cpu_site_f[] = {
+    {PF_KEY_FRAMES, T_ARR, &frames}, {PF_KEY_SAMPLES, T_INT, NULL}, {PF_KEY_SECONDS, T_NUM, NULL},
+    {NULL, 0, NULL}};
+static const shape_t cpu_site = {S_FIELDS, cpu_site_f, 0, NULL};
+static const shape_t cpu_sites = {S_ARRAY, NULL, T_OBJ, &cpu_site};
+static const field_t cpu_f[] = {
+    {PF_KEY_HZ, T_INT, NULL},          {PF_KEY_ACTIVE, T_BOOL, NULL},
+    {PF_KEY_MECHANISM, T_STR | T_NULL, NULL}, {PF_KEY_INACTIVE_REASON, T_STR, NULL},
+    {PF_KEY_SAMPLES, T_INT, NULL},     {PF_KEY_SECONDS, T_NUM, NULL},
+    {PF_KEY_DROPPED, T_INT, NULL},     {PF_KEY_SITES_OMITTED, T_INT, NULL},
+    {PF_KEY_SITES, T_ARR, &cpu_sites}, {NULL, 0, NULL},
+};
+static const shape_t cpu = {S_FIELDS, cpu_f, 0, NULL};
 
 static const field_t workers_f[] = {
     {PF_KEY_REQUESTED, T_INT | T_NULL, NULL}, {PF_KEY_MAX_CONCURRENT_THREADS, T_INT, NULL}, {NULL, 0, NULL}};
@@ -160,7 +174,7 @@ static const shape_t exit_shape = {S_FIELDS, exit_f, 0, NULL};
         {PF_KEY_COUNTERS, T_OBJ, &map_int}, {PF_KEY_THREADS, T_ARR, &threads}, {PF_KEY_HEAP, T_OBJ, &heap},   \
         {PF_KEY_WORKERS, T_OBJ, &workers}, {PF_KEY_DROPPED, T_OBJ, &map_int}, {PF_KEY_RANK, T_INT, NULL},     \
         {PF_KEY_RANK_SOURCE, T_STR, NULL}, {PF_KEY_TIMELINE, T_OBJ, &timeline}, {PF_KEY_FILE, T_STR, NULL},     \
-        {PF_KEY_CLOCK, T_OBJ, &clock_shape}, {PF_KEY_EXIT, T_OBJ, &exit_shape}
+        {PF_KEY_CLOCK, T_OBJ, &clock_shape}, {PF_KEY_EXIT, T_OBJ, &exit_shape}, {PF_KEY_CPU, T_OBJ, &cpu}
 
 static const field_t process_f[] = {REPORT_FIELDS, {NULL, 0, NULL}};
 static const shape_t process = {S_FIELDS, process_f, 0, NULL};

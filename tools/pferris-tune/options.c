@@ -442,12 +442,14 @@ char **pf_options_env(const pf_options_t *opt, const char *trialdir, int workers
     env[k++] = pf_tune_xstrdup("PFERRIS_QUIET=1");
     if (opt->metric == PF_TUNE_METRIC_COUNTER)
         env[k++] = pf_tune_format("%s=%s", PF_LIVE_ENV, trialdir);
-    /* Call-site sampling and heap accounting cost time the program would not spend without
+    /* Call-site sampling, CPU sampling and heap accounting cost time the program would not spend without
      * pferris; the tuner needs neither, unless the user asked for them. */
     if (!getenv("PFERRIS_SAMPLE"))
         env[k++] = pf_tune_xstrdup("PFERRIS_SAMPLE=0");
     if (!getenv("PFERRIS_HEAP"))
         env[k++] = pf_tune_xstrdup("PFERRIS_HEAP=0");
+    if (!getenv("PFERRIS_CPU_HZ"))
+        env[k++] = pf_tune_xstrdup("PFERRIS_CPU_HZ=0");
     env[k] = NULL;
     return env;
 }

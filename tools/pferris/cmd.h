@@ -131,8 +131,9 @@ void pf_site_sources(pf_site_source_t *q, size_t n);
 void pf_usage_print(FILE *out);
 /* summary.c: the text summary of a report, with the top heaviest call sites. */
 void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top);
-/* flame.c: folded stacks of heap bytes (heap != 0) or timer self time. 0, or 2. */
-int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int heap);
+/* flame.c: folded stacks of timer self time, heap bytes or sampled CPU time. 0, or 2. */
+enum { PF_FLAME_TIME, PF_FLAME_HEAP, PF_FLAME_CPU };
+int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int kind);
 /* trace.c: Chrome Trace Event JSON of n reports. 0, or 2 when it cannot be written. */
 int pf_trace_write(FILE *out, json_t **reports, const char **files, int n);
 /* svg.c: one picture of one (not merged) report. 0, or 2. */

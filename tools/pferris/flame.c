@@ -1,6 +1,7 @@
-/* flame.c — `pferris report --flame heap|time`: folded stacks ("frame;frame value", one a
+/* flame.c — `pferris report --flame heap|time|cpu`: folded stacks ("frame;frame value", one a
  * line, sorted) for flamegraph.pl or speedscope. Heap bytes by call site (by thread when the
- * report has no sites), or timer self time in microseconds. */
+ * report has no sites), timer self time in microseconds, or sampled CPU time in microseconds
+ * (cpu.sites: samples / hz). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,22 @@ static void fold_sites(folded_t *f, json_t *h, const char *root)
     }
 }
 
+/* Sampled CPU stacks: each site's seconds, in microseconds. */
+static void fold_cpu(folded_t *f, json_t *cpu, const char *root)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(cpu, PF_KEY_SITES), i, s)
+    {
+        char *st = pf_site_stack(s, ";", 0);
+        if (!st)
+            continue;
+        snprintf(f->path, f->cap, "%s%s%s", root, *root ? ";" : "", st);
+        fold_add(f, f->path, pf_json_to_ll(pf_json_num0(s, PF_KEY_SECONDS) * 1e6));
+        free(st);
+    }
+}
+
 /* No call sites: bytes by thread, which sum exactly to the report's bytes. */
 static void fold_threads(folded_t *f, json_t *p, const char *root)
 {
@@ -88,7 +105,7 @@ static void fold_threads(folded_t *f, json_t *p, const char *root)
     }
 }
 
-static void fold_process(folded_t *f, json_t *r, json_t *p, size_t np, int heap)
+static void fold_process(folded_t *f, json_t *r, json_t *p, size_t np, int kind)
 {
     /* A merged report gets one root frame per process, so ranks stay apart. */
     char root[128] = "";
@@ -101,8 +118,12 @@ static void fold_process(folded_t *f, json_t *r, json_t *p, size_t np, int heap)
         clean_frame(root);
     }
     snprintf(f->path, f->cap, "%s", root);
-    if (!heap) {
+    if (kind == PF_FLAME_TIME) {
         fold_tree(f, json_object_get(p, PF_KEY_TIMING_TREE), 0);
+        return;
+    }
+    if (kind == PF_FLAME_CPU) {
+        fold_cpu(f, json_object_get(p, PF_KEY_CPU), root);
         return;
     }
     json_t *h = json_object_get(p, PF_KEY_HEAP);
@@ -134,7 +155,7 @@ static void print_sorted(FILE *out, json_t *acc)
     free(keys);
 }
 
-int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int heap)
+int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int kind)
 {
     folded_t f = {json_object(), NULL, 1 << 16};
     f.path = malloc(f.cap);
@@ -145,12 +166,14 @@ int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int heap)
     }
     size_t np = pf_json_process_count(r);
     for (size_t k = 0; k < np; k++)
-        fold_process(&f, r, pf_json_process(r, k), np, heap);
+        fold_process(&f, r, pf_json_process(r, k), np, kind);
     free(f.path);
+    static const char *const what[] = {"timer self time", "heap bytes", "sampled CPU time"};
+    static const char *const why[] = {
+        "the program used no timer markers", "heap tracking off, or nothing allocated",
+        "PFERRIS_CPU_HZ=0, pferris stood down for the program's own SIGPROF, or no CPU was used"};
     if (!json_object_size(f.acc))
-        pf_text_say(err, "%s: no %s to fold (%s)", file, heap ? "heap bytes" : "timer self time",
-                    heap ? "heap tracking off, or nothing allocated"
-                         : "the program used no timer markers");
+        pf_text_say(err, "%s: no %s to fold (%s)", file, what[kind], why[kind]);
     print_sorted(out, f.acc);
     json_decref(f.acc);
     return 0;

@@ -1,7 +1,7 @@
 /* pferris — run a program under the preload, and read, plot, compare and merge its reports.
  *   pferris run [-o PATTERN] [-q] [--] PROGRAM [ARGS...]          run.c
  *   pferris report [--top N] [--json] FILE...                     summary.c
- *   pferris report --flame heap|time FILE...      folded stacks   flame.c
+ *   pferris report --flame heap|time|cpu FILE...  folded stacks   flame.c
  *   pferris report --trace FILE...                Chrome Trace    trace.c
  *   pferris report --svg FILE                     heap and lanes  svg.c
  *   pferris report --diff BEFORE AFTER [--fail-above PCT] [--json]  diff.c
@@ -29,7 +29,7 @@ typedef enum {
 typedef struct {
     report_mode_t mode;
     const char *mode_opt; /* the option that chose the mode */
-    int as_json, flame_heap;
+    int as_json, flame;
     pf_pprof_kind_t pprof;
     double top, fail_above;
     const char **files;
@@ -69,11 +69,11 @@ static int parse_option(report_opts_t *o, int argc, char **argv, int *i)
             return -2;
     } else if (!strcmp(a, "--flame")) {
         const char *k = *i + 1 < argc ? argv[++*i] : "";
-        if (strcmp(k, "heap") && strcmp(k, "time")) {
-            pf_text_say(stderr, "--flame takes 'heap' or 'time', not '%s'", k);
+        if (strcmp(k, "heap") && strcmp(k, "time") && strcmp(k, "cpu")) {
+            pf_text_say(stderr, "--flame takes 'heap', 'time' or 'cpu', not '%s'", k);
             return -2;
         }
-        o->flame_heap = !strcmp(k, "heap");
+        o->flame = !strcmp(k, "heap") ? PF_FLAME_HEAP : !strcmp(k, "cpu") ? PF_FLAME_CPU : PF_FLAME_TIME;
         return M_FLAME;
     } else if (!strcmp(a, "--pprof")) {
         /* The kind is optional: a following word that is no kind is a file. */
@@ -182,7 +182,7 @@ static int write_output(const report_opts_t *o, json_t **reports)
     case M_TEXT: write_text(o, reports); break;
     case M_FLAME:
         for (int i = 0; i < o->nf && rc == 0; i++)
-            rc = pf_flame_write(stdout, stderr, reports[i], o->files[i], o->flame_heap);
+            rc = pf_flame_write(stdout, stderr, reports[i], o->files[i], o->flame);
         break;
     case M_TRACE: rc = pf_trace_write(stdout, reports, o->files, o->nf); break;
     case M_SVG: rc = pf_svg_write(stdout, stderr, reports[0], o->files[0]); break;
@@ -229,7 +229,7 @@ static int load_and_write(const report_opts_t *o)
 
 static int cmd_report(int argc, char **argv)
 {
-    report_opts_t o = {.mode = M_TEXT, .flame_heap = 1, .top = 5, .fail_above = -1};
+    report_opts_t o = {.mode = M_TEXT, .flame = PF_FLAME_HEAP, .top = 5, .fail_above = -1};
     o.files = calloc((size_t)argc + 1, sizeof *o.files);
     if (!o.files)
         return 2;

@@ -1,6 +1,6 @@
-/* site.c — a heap call site as text: its frames joined, for the summary's tables, the folded
- * stacks of --flame and the rows of --diff; and what the modules its frames name say about
- * them (link address, GNU build ID, source lines from addr2line), for --top and --pprof. */
+/* site.c — a call site (heap or CPU) as text: its frames joined, for the summary's tables, the
+ * folded stacks of --flame and the rows of --diff; and what the modules its frames name say
+ * about them (link address, GNU build ID, source lines from addr2line), for --top and --pprof. */
 #include <elf.h>
 #include <fcntl.h>
 #include <math.h>
@@ -13,12 +13,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "common/demangle.h"
 
-/* One frame as text: the function, else module+offset. Characters that would break the folded
+/* One frame as text: the function (C++ names demangled), else module+offset. Characters that would break the folded
  * format (';' separates frames, newlines separate stacks) are replaced. */
 void pf_site_frame_text(json_t *f, char *buf, size_t n)
 {
-    const char *sym = pf_json_str(f, PF_KEY_SYMBOL, NULL);
+    const char *sym = pf_json_str(f, PF_KEY_DEMANGLED, NULL);
+    char *dm = NULL;
+    if (!sym) {
+        sym = pf_json_str(f, PF_KEY_SYMBOL, NULL);
+        if ((dm = pf_demangle(sym)))
+            sym = dm;
+    }
     const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
     double off = pf_json_num(f, PF_KEY_OFFSET);
     const char *src = pf_json_str(f, PF_KEY_SOURCE, NULL);
@@ -35,6 +42,7 @@ void pf_site_frame_text(json_t *f, char *buf, size_t n)
         else
             snprintf(buf, n, "[unknown]");
     }
+    free(dm);
     for (char *p = buf; *p; p++)
         if (*p == ';' || *p == '\n' || *p == '\r')
             *p = ':';

@@ -1,5 +1,5 @@
 /* summary.c — the text summary of a report (`pferris report`, and what `pferris run` prints):
- * the process, the bottleneck, timers, counters, memory, heap, the heaviest call sites with
+ * the process, the bottleneck, timers, where the CPU time goes (sampled stacks), counters, memory, heap, the heaviest call sites with
  * their source lines (from addr2line), threads, and a merged report's processes. */
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +84,132 @@ static void top_sites(FILE *out, json_t *r, size_t top)
     top_sites_table(out, sites, e, n, top, 0);
     top_sites_table(out, sites, e, n, top, 1);
     free(e);
+}
+
+/* ---- where the CPU time goes (sampled stacks) ------------------------------------------- */
+
+/* Adds v to acc[name]. */
+static void add_to(json_t *acc, const char *name, double v)
+{
+    double was = pf_json_numv(json_object_get(acc, name));
+    json_object_set_new(acc, name, json_real(isfinite(was) ? was + v : v));
+}
+
+/* Samples by function: self (the innermost frame) and total (anywhere in the stack, once per
+ * stack however often it recurs). */
+static void cpu_by_function(json_t *sites, json_t *self, json_t *total)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(sites, i, s)
+    {
+        double n = pf_json_num0(s, PF_KEY_SAMPLES);
+        json_t *frames = json_object_get(s, PF_KEY_FRAMES), *seen = json_object();
+        size_t k;
+        json_t *f;
+        json_array_foreach(frames, k, f)
+        {
+            char name[512];
+            pf_site_frame_text(f, name, sizeof name);
+            if (k == 0)
+                add_to(self, name, n);
+            if (!json_object_get(seen, name)) {
+                json_object_set_new(seen, name, json_true());
+                add_to(total, name, n);
+            }
+        }
+        json_decref(seen);
+    }
+}
+
+/* The function with the most self samples, or NULL; *share its share of every sample. */
+static char *cpu_hottest(json_t *r, double *share, double *sec)
+{
+    json_t *cpu = json_object_get(r, PF_KEY_CPU);
+    double all = pf_json_num0(cpu, PF_KEY_SAMPLES);
+    json_t *self = json_object(), *total = json_object();
+    cpu_by_function(json_object_get(cpu, PF_KEY_SITES), self, total);
+    size_t n;
+    pf_entry_t *e = pf_json_sorted_object(self, NULL, &n);
+    char *name = NULL;
+    if (n && all > 0 && e[0].value > 0) {
+        name = strdup(e[0].name);
+        *share = 100 * e[0].value / all;
+        *sec = pf_json_num0(cpu, PF_KEY_SECONDS) * e[0].value / all;
+    }
+    free(e);
+    json_decref(self);
+    json_decref(total);
+    return name;
+}
+
+static void print_cpu(FILE *out, json_t *r, size_t top)
+{
+    json_t *cpu = json_object_get(r, PF_KEY_CPU);
+    if (!json_is_object(cpu))
+        return;
+    const char *why = pf_json_str(cpu, PF_KEY_INACTIVE_REASON, NULL);
+    double all = pf_json_num0(cpu, PF_KEY_SAMPLES);
+    if (why) {
+        char *w = pf_text_cell(why);
+        if (strncmp(why, "PFERRIS_CPU_HZ=0", 16) == 0)
+            fprintf(out, "\n  cpu         not sampled (%s)\n", w ? w : "");
+        else
+            fprintf(out, "\n  cpu         not sampled: pferris stood down (%s)\n", w ? w : "");
+        free(w);
+        return;
+    }
+    if (!(all > 0))
+        return;
+    fprintf(out, "\n  cpu         %s samples at %s Hz of each thread's CPU time: %s of CPU\n",
+            pf_text_count(all), pf_text_count(pf_json_num(cpu, PF_KEY_HZ)),
+            pf_text_sec(pf_json_num(cpu, PF_KEY_SECONDS)));
+    json_t *self = json_object(), *total = json_object();
+    json_t *sites = json_object_get(cpu, PF_KEY_SITES);
+    cpu_by_function(sites, self, total);
+    size_t ns, nt;
+    pf_entry_t *es = pf_json_sorted_object(self, NULL, &ns);
+    pf_entry_t *et = pf_json_sorted_object(total, NULL, &nt);
+    fputs("\n  where the CPU time goes: functions by self time (the innermost frame)\n", out);
+    pf_table_t t;
+    pf_table_init(&t, "rrrl", "self", "% self", "% total", "function");
+    for (size_t i = 0; i < ns && i < top * 2; i++) {
+        double tot = pf_json_num0(total, es[i].name);
+        pf_table_row(&t, pf_text_sec(pf_json_num0(cpu, PF_KEY_SECONDS) * es[i].value / all),
+                     pf_text_pct(100 * es[i].value / all) + 1, pf_text_pct(100 * tot / all) + 1,
+                     es[i].name);
+    }
+    pf_table_print(out, &t);
+    fputs("\n  functions by total time (self and what they call)\n", out);
+    pf_table_init(&t, "rrl", "total", "% total", "function");
+    for (size_t i = 0; i < nt && i < top * 2; i++)
+        pf_table_row(&t, pf_text_sec(pf_json_num0(cpu, PF_KEY_SECONDS) * et[i].value / all),
+                     pf_text_pct(100 * et[i].value / all) + 1, et[i].name);
+    pf_table_print(out, &t);
+    fputs("\n  heaviest CPU stacks\n", out);
+    pf_table_init(&t, "rrrl", "#", "cpu", "%", "stack (innermost first)");
+    size_t i;
+    json_t *s;
+    json_array_foreach(sites, i, s)
+    {
+        if (i >= top)
+            break;
+        annotate_source(s, 1);
+        char *where = pf_site_stack(s, " < ", 4);
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i + 1);
+        pf_table_row(&t, idx, pf_text_sec(pf_json_num0(s, PF_KEY_SECONDS)),
+                     pf_text_pct(100 * pf_json_num0(s, PF_KEY_SAMPLES) / all) + 1, where);
+        free(where);
+    }
+    pf_table_print(out, &t);
+    if (pf_json_num0(cpu, PF_KEY_DROPPED) > 0)
+        fprintf(out, "  %s samples lost their stack (the table of stacks was full): shown as [other]\n",
+                pf_text_count(pf_json_num0(cpu, PF_KEY_DROPPED)));
+    free(es);
+    free(et);
+    json_decref(self);
+    json_decref(total);
 }
 
 /* ---- the text summary ------------------------------------------------------------------- */
@@ -202,9 +328,18 @@ static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum
                 pf_text_sec(self_sum));
         free(bn);
     } else if (!json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
-        fputs("  bottleneck  no timers: add PFERRIS_SCOPE / PFERRIS_TIMER_START markers to see "
-              "where the time goes\n",
-              out);
+        double share = 0, sec = 0;
+        char *hot = cpu_hottest(r, &share, &sec);
+        char *bn = hot ? pf_text_cell(hot) : NULL;
+        if (bn)
+            fprintf(out, "  bottleneck  %s: %.1f%% of the sampled CPU time is spent in it (%s)\n",
+                    bn, share, pf_text_sec(sec));
+        else
+            fputs("  bottleneck  no timers and no CPU samples: add PFERRIS_SCOPE / "
+                  "PFERRIS_TIMER_START markers to see where the time goes\n",
+                  out);
+        free(bn);
+        free(hot);
     }
     free(se);
 }
@@ -384,6 +519,7 @@ void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top)
     print_bottleneck(out, r, self, self_sum);
     print_timers(out, r, self, self_sum);
     json_decref(self);
+    print_cpu(out, r, top);
     print_counters_and_memory(out, r);
     print_heap(out, r, top);
     print_threads(out, r);
