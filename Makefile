@@ -90,9 +90,10 @@ $(COMMON_A): $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SO): $(SO_OBJ)
+$(SO): $(SO_OBJ) preload/preload.map
 	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
-	  -o $@ $^ $(PKG_LIBS) -ldl -lm
+	  -Wl,--version-script=preload/preload.map \
+	  -o $@ $(SO_OBJ) $(PKG_LIBS) -ldl -lm
 
 # build/NAME from tools/NAME/*.c, the tools' shared code and the core.
 define tool_rule

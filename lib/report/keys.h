@@ -79,6 +79,17 @@
 #define PF_KEY_ACTIVE                   "active"
 #define PF_KEY_INACTIVE_REASON          "inactive_reason"
 #define PF_KEY_TIMER_STARTS             "timer_starts"
+#define PF_KEY_LOCKS                    "locks"
+#define PF_KEY_KIND                     "kind"
+#define PF_KEY_ADDRESS                  "address"
+#define PF_KEY_CONTENDED                "contended"
+#define PF_KEY_WAIT_SECONDS             "wait_seconds"
+#define PF_KEY_MAX_WAIT_SECONDS         "max_wait_seconds"
+#define PF_KEY_WAITS                    "waits"
+#define PF_KEY_THREAD_SECONDS           "thread_seconds"
+#define PF_KEY_SHARE                    "share"
+#define PF_KEY_SAMPLE_NS                "sample_ns"
+#define PF_KEY_LOCKS_OMITTED            "locks_omitted"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"

@@ -372,3 +372,32 @@ void pf_sites_after_fork(void)
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         t->sites = NULL;
 }
+
+/* ---- call sites for other events (waits.c) ----------------------------------------------- */
+
+uint32_t pf_sites_capture(int callers)
+{
+    if (!pf_load_acquire(&S.active))
+        return 0;
+    void *buf[PF_MAX_DEPTH + 16];
+    int n = S.backtrace(buf, S.depth + 16 + callers);
+    int skip = 1 + callers; /* this function and the caller's own frames */
+#if PF_PRELOAD
+    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+        skip++;
+#endif
+    int depth = n - skip;
+    if (depth > S.depth)
+        depth = S.depth;
+    return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+}
+
+void *const *pf_sites_frames(uint32_t id, uint32_t *depth)
+{
+    if (id == 0 || id >= PF_MAX_SITES || id >= pf_load_relaxed(&S.nsites)) {
+        *depth = 0;
+        return NULL;
+    }
+    *depth = S.sites[id].depth;
+    return (void *const *)S.sites[id].frames;
+}

@@ -16,6 +16,7 @@
 #include "runtime/profile.h"
 #include "report/report.h"
 #include "runtime/sites.h"
+#include "runtime/waits.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
 #include "base/arena.h"
@@ -126,6 +127,7 @@ static void after_fork_child(void)
     pf_thread_after_fork();
     pf_profile_after_fork();
     pf_sites_after_fork();
+    pf_waits_after_fork();
     pf_timeline_after_fork();
     pf_clock_restart();
     iso_time(S.start_time, sizeof S.start_time);
