@@ -1,98 +1,17 @@
 /* summary.c — the text summary of a report (`pferris report`, and what `pferris run` prints):
  * the process, the bottleneck, timers, counters, memory, heap, the heaviest call sites with
- * their source lines (from addr2line), threads, and a merged report's processes. */
-#include <elf.h>
+ * their source lines (from addr2line), the heaviest locks, threads, and a merged report's processes. */
 #include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "common/source.h"
 
 /* ---- source lines ------------------------------------------------------------------------ */
-
-extern char **environ;
-
-/* The link-time address of a module offset: offset + the lowest PT_LOAD address (0 for most
- * shared objects and PIE, 0x400000 for a classic executable). -1 when module is no ELF file. */
-static long long link_address(const char *module, unsigned long long offset)
-{
-    int fd = open(module, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    Elf64_Ehdr eh;
-    long long base = -1;
-    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
-        !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
-        eh.e_phnum < 256) {
-        for (int i = 0; i < eh.e_phnum; i++) {
-            Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) !=
-                (ssize_t)sizeof ph)
-                break;
-            if (ph.p_type == PT_LOAD && (base < 0 || (long long)(ph.p_vaddr & ~0xfffull) < base))
-                base = (long long)(ph.p_vaddr & ~0xfffull);
-        }
-    }
-    close(fd);
-    return base < 0 ? -1 : base + (long long)offset;
-}
-
-/* Runs addr2line on one address and reads the first n - 1 bytes it writes into out.
- * 0 when addr2line could be started. */
-static int run_addr2line(const char *module, long long addr, char *out, size_t n)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    char hex[32];
-    snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)addr);
-    char *argv[] = {"addr2line", "-e", (char *)module, hex, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    size_t len = 0;
-    if (rc == 0) {
-        ssize_t k;
-        while (len < n - 1 && (k = read(fds[0], out + len, n - 1 - len)) > 0)
-            len += (size_t)k;
-        waitpid(pid, NULL, 0);
-    }
-    close(fds[0]);
-    out[len] = '\0';
-    return rc == 0 ? 0 : -1;
-}
-
-/* "file:line" of a frame from addr2line (binutils), when the module has debug information.
- * The module path comes from an untrusted report: it is passed as one argv word, never
- * through a shell. 0 when found. */
-static int source_line(const char *module, unsigned long long offset, char *out, size_t n)
-{
-    long long addr = link_address(module, offset);
-    if (addr < 0)
-        return -1;
-    int rc = run_addr2line(module, addr, out, n);
-    out[strcspn(out, "\n")] = '\0';
-    if (rc != 0 || !*out || out[0] == '?')
-        return -1;
-    const char *slash = strrchr(out, '/'); /* the file's name is enough in a table */
-    if (slash)
-        memmove(out, slash + 1, strlen(slash + 1) + 1);
-    char *disc = strstr(out, " (discriminator");
-    if (disc)
-        *disc = '\0';
-    return 0;
-}
 
 /* Adds PF_KEY_SOURCE (file:line) to a site's innermost frames, for the tables. */
 static void annotate_source(json_t *site, size_t frames)
@@ -104,7 +23,7 @@ static void annotate_source(json_t *site, size_t frames)
         double off = pf_json_num(f, PF_KEY_OFFSET);
         char line[512];
         if (mod && *mod == '/' && !isnan(off) && !json_object_get(f, PF_KEY_SOURCE) &&
-            source_line(mod, (unsigned long long)pf_json_to_ll(off), line, sizeof line) == 0)
+            pf_source_line(mod, (unsigned long long)pf_json_to_ll(off), line, sizeof line) == 0)
             json_object_set_new(f, PF_KEY_SOURCE, json_string(line));
     }
 }
@@ -156,6 +75,74 @@ static void top_sites(FILE *out, json_t *r, size_t top)
     top_sites_table(out, sites, e, n, top, 0);
     top_sites_table(out, sites, e, n, top, 1);
     free(e);
+}
+
+/* ---- waits --------------------------------------------------------------------------------- */
+
+#define WAIT_BOTTLENECK 0.20 /* a lock that holds threads this share of their time is named */
+
+/* Where a lock is taken, as text (its innermost frames with source lines), to be freed. */
+static char *lock_site(json_t *lock, int frames)
+{
+    if (!json_array_size(json_object_get(lock, PF_KEY_FRAMES)))
+        return strdup("[no call site sampled]");
+    annotate_source(lock, (size_t)frames);
+    return pf_site_stack(lock, " < ", frames);
+}
+
+/* "threads wait 45% of their time on the mutex taken in queue_pop (app.c:88)" when one lock
+ * holds the threads more than WAIT_BOTTLENECK of their time. */
+static int print_wait_bottleneck(FILE *out, json_t *r)
+{
+    json_t *lock = json_array_get(json_object_get(r, PF_KEY_LOCKS), 0);
+    double life = pf_json_num(json_object_get(r, PF_KEY_WAITS), PF_KEY_THREAD_SECONDS);
+    double w = pf_json_num(lock, PF_KEY_WAIT_SECONDS);
+    if (!lock || !(life > 0) || !(w / life > WAIT_BOTTLENECK))
+        return 0;
+    char *where = lock_site(lock, 1);
+    char *more = where ? strstr(where, " < ...") : NULL;
+    if (more)
+        *more = '\0';
+    char *kind = pf_text_cell(pf_json_str(lock, PF_KEY_KIND, "lock"));
+    fprintf(out, "  bottleneck  threads wait %.0f%% of their time on the %s taken in %s\n",
+            100 * w / life, kind ? kind : "lock", where ? where : "?");
+    free(kind);
+    free(where);
+    return 1;
+}
+
+/* The process's share of thread time spent waiting, and the heaviest locks with their sites. */
+static void print_waits(FILE *out, json_t *r, size_t top)
+{
+    json_t *waits = json_object_get(r, PF_KEY_WAITS), *locks = json_object_get(r, PF_KEY_LOCKS);
+    if (!json_is_object(waits))
+        return;
+    double w = pf_json_num(waits, PF_KEY_WAIT_SECONDS), life = pf_json_num(waits, PF_KEY_THREAD_SECONDS);
+    size_t n = json_array_size(locks);
+    fprintf(out, "\n  waits       threads spent %s of their time blocked on locks (%s of %s)",
+            life > 0 ? pf_text_pct(100 * w / life) + 1 : "-", pf_text_sec(w), pf_text_sec(life));
+    fprintf(out, n ? "\n" : "; no lock was contended\n");
+    if (!n)
+        return;
+    pf_table_t t;
+    pf_table_init(&t, "rlrrrrrl", "#", "kind", "wait", "% threads", "contended", "max", "threads",
+                  "where (innermost first)");
+    for (size_t i = 0; i < n && i < top; i++) {
+        json_t *l = json_array_get(locks, i);
+        double lw = pf_json_num(l, PF_KEY_WAIT_SECONDS);
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i + 1);
+        char *where = lock_site(l, 3);
+        pf_table_row(&t, idx, pf_json_str(l, PF_KEY_KIND, "?"), pf_text_sec(lw),
+                     life > 0 ? pf_text_pct(100 * lw / life) + 1 : "-",
+                     pf_text_count(pf_json_num(l, PF_KEY_CONTENDED)),
+                     pf_text_sec(pf_json_num(l, PF_KEY_MAX_WAIT_SECONDS)),
+                     pf_text_count(pf_json_num(l, PF_KEY_THREADS)), where);
+        free(where);
+    }
+    pf_table_print(out, &t);
+    if (n > top)
+        fprintf(out, "  ... and %zu more locks (by wait)\n", n - top);
 }
 
 /* ---- the text summary ------------------------------------------------------------------- */
@@ -233,7 +220,7 @@ static void print_process(FILE *out, json_t *r)
 
 /* The seed's "bottleneck identification": where the timed time goes itself. self holds the
  * self time by name, self_sum their sum. */
-static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum)
+static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum, int waits)
 {
     size_t ns = 0;
     pf_entry_t *se = pf_json_sorted_object(self, NULL, &ns);
@@ -243,7 +230,7 @@ static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum
                 bn ? bn : "?", 100 * se[0].value / self_sum, pf_text_sec(se[0].value),
                 pf_text_sec(self_sum));
         free(bn);
-    } else if (!json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
+    } else if (!waits && !json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
         fputs("  bottleneck  no timers: add PFERRIS_SCOPE / PFERRIS_TIMER_START markers to see "
               "where the time goes\n",
               out);
@@ -422,11 +409,12 @@ void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top)
     json_t *self = json_object();
     double self_sum = 0;
     self_by_name(json_object_get(r, PF_KEY_TIMING_TREE), self, &self_sum, 0);
-    print_bottleneck(out, r, self, self_sum);
+    print_bottleneck(out, r, self, self_sum, print_wait_bottleneck(out, r));
     print_timers(out, r, self, self_sum);
     json_decref(self);
     print_counters_and_memory(out, r);
     print_heap(out, r, top);
+    print_waits(out, r, top);
     print_threads(out, r);
     print_processes(out, r);
     print_dropped(out, r);
