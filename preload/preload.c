@@ -316,13 +316,12 @@ __attribute__((destructor(101))) static void preload_fini(void)
 }
 
 /* ---- waits: the pthread synchronisation calls ----------------------------------------------
- * A lock is tried first, and only a call that would block is timed (lib/runtime/waits.c), so
- * an uncontended lock costs one trylock. A trylock that acquires returns what the blocking call
- * would have: 0, or EOWNERDEAD for a robust mutex whose owner died (the caller now holds it).
- * Every other result of the try (EBUSY; also what becomes EDEADLK for an error-checking mutex
- * the caller holds, EAGAIN for a recursive mutex at its limit, ENOTRECOVERABLE) is followed by
- * the real blocking call, and its result is what the program sees: nothing is synthesised.
- * Condition variables and barriers always wait, so they are always timed.
+ * Only a call that would block is timed (lib/runtime/waits.c). A mutex's lock word is looked
+ * at (below); an rwlock or a semaphore is tried first. A try that acquires returns what the
+ * blocking call would have; every other result of the try (EBUSY; also what becomes EDEADLK
+ * for an rwlock the caller write-holds, EAGAIN) is followed by the real blocking call, and its
+ * result is what the program sees: nothing is synthesised. Condition variables and barriers
+ * always wait, so they are always timed.
  *
  * The real functions are resolved in the constructor. Before that, a mutex or rwlock goes
  * through libc's own __pthread_* entry points, which need no dlsym; the others resolve on
@@ -348,7 +347,6 @@ __asm__(".symver pf_libc_rwlock_wrlock, __pthread_rwlock_wrlock@GLIBC_2.2.5");
 typedef const struct timespec *abstime_t;
 
 static struct {
-    int (*mutex_trylock)(pthread_mutex_t *);
     int (*mutex_lock)(pthread_mutex_t *);
     int (*mutex_timedlock)(pthread_mutex_t *, abstime_t);
     int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, abstime_t);
@@ -383,7 +381,6 @@ static void sync_resolve(void)
     if (pf_load_acquire(&sync_real.ready) || sync_resolving)
         return;
     sync_resolving = 1; /* a lock taken inside dlsym passes through */
-    SYNC_LOAD(mutex_trylock, "pthread_mutex_trylock");
     SYNC_LOAD(mutex_lock, "pthread_mutex_lock");
     SYNC_LOAD(mutex_timedlock, "pthread_mutex_timedlock");
     SYNC_LOAD(mutex_clocklock, "pthread_mutex_clocklock");
@@ -447,32 +444,51 @@ static void sync_resolve(void)
         return rc_;                                                                            \
     } while (0)
 
-/* glibc (2.36) has one trylock that differs from its lock: on a robust mutex made
- * unrecoverable, trylock returns ENOTRECOVERABLE but leaves the mutex locked, where lock
- * unlocks it, so a later lock would then hang. A robust mutex is therefore never tried: its
- * lock word is only read, and the real call is timed when the mutex was held. */
+/* A mutex is not tried but looked at: when its lock word is zero it is free, and the real lock
+ * is called untimed; when it is held (by another thread), the real lock is timed. The program's
+ * call is then always the real pthread_mutex_lock, for two reasons found in glibc 2.36: its
+ * lock takes a cheaper path (no atomic instruction) while the process has one thread, which
+ * trylock lacks, so trying first would double the cost of an uncontended pair there; and on a
+ * robust mutex made unrecoverable, trylock returns ENOTRECOVERABLE but leaves the mutex locked,
+ * where lock unlocks it, so a later lock would hang. The look is a plain read: a lock taken in
+ * the instant between the look and the call is waited on untimed, and one released in that
+ * instant is timed with a wait of almost nothing. A mutex the caller holds itself (a recursive
+ * relock, an error-checking EDEADLK) does not block and is not timed. */
 #ifdef __GLIBC__
-#define MUTEX_ROBUST(m) (pf_unlikely((m)->__data.__kind & 16)) /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
-#define MUTEX_HELD(m)   (pf_load_relaxed(&(m)->__data.__lock) != 0)
+#define MUTEX_HELD(m) (pf_load_relaxed(&(m)->__data.__lock) != 0)
+#define MUTEX_MINE(m) (pf_self && pf_load_relaxed(&(m)->__data.__owner) == pf_self->tid)
 #else
-#define MUTEX_ROBUST(m) 0
-#define MUTEX_HELD(m)   1
+#define MUTEX_HELD(m) 1
+#define MUTEX_MINE(m) 0
 #endif
 
 #define MUTEX_WAIT(m, call)                                                                    \
     do {                                                                                       \
-        if (MUTEX_ROBUST(m) && !MUTEX_HELD(m))                                                 \
+        if (pf_likely(!MUTEX_HELD(m)) || MUTEX_MINE(m))                                        \
             return call;                                                                       \
-        if (MUTEX_ROBUST(m))                                                                   \
-            WAIT(PF_WAIT_MUTEX, m, call);                                                      \
-        TRY_THEN_WAIT(PF_WAIT_MUTEX, m, mutex_trylock, call);                                  \
+        WAIT(PF_WAIT_MUTEX, m, call);                                                          \
     } while (0)
+
+/* The hottest of them: a free mutex costs one look and a tail call; the rest is out of line so
+ * that the free path saves no registers. */
+__attribute__((noinline)) static int mutex_lock_held(pthread_mutex_t *m, const void *caller)
+{
+    if (pf_in_hook || MUTEX_MINE(m))
+        return sync_real.mutex_lock(m);
+    uint64_t begin = pf_waits_begin();
+    int rc = sync_real.mutex_lock(m);
+    pf_waits_end(m, PF_WAIT_MUTEX, begin, caller);
+    return rc;
+}
 
 PF_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (!SYNC_TIMED())
-        return sync_real.mutex_lock ? sync_real.mutex_lock(m) : pf_libc_mutex_lock(m);
-    MUTEX_WAIT(m, sync_real.mutex_lock(m));
+    int (*lock)(pthread_mutex_t *) = sync_real.mutex_lock;
+    if (pf_unlikely(!lock))
+        return pf_libc_mutex_lock(m);
+    if (pf_likely(!MUTEX_HELD(m)))
+        return lock(m);
+    return mutex_lock_held(m, __builtin_return_address(0));
 }
 
 PF_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, abstime_t at)

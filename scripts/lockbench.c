@@ -1,6 +1,7 @@
 /* lockbench.c — ns per lock/unlock pair of the pthread synchronisation calls, for
  * scripts/bench-locks (native against pferris's interposers). Prints "NAME NS" lines:
- *   mutex        an uncontended pthread_mutex_lock/unlock pair on one thread
+ *   mutex        an uncontended pthread_mutex_lock/unlock pair, the process single-threaded
+ *   mutex_mt     the same while a second thread exists (glibc then takes its atomic path)
  *   rwlock_rd    an uncontended pthread_rwlock_rdlock/unlock pair
  *   sem          an uncontended sem_wait/sem_post pair
  *   contended    a lock/unlock pair with two threads on one mutex (per pair, both threads)
@@ -32,6 +33,12 @@ static void *hammer(void *arg)
     return arg;
 }
 
+static void *park(void *arg)
+{
+    sem_wait(arg);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     pairs = argc > 1 ? atol(argv[1]) : 20000000;
@@ -43,6 +50,18 @@ int main(int argc, char **argv)
         pthread_mutex_unlock(&m);
     }
     printf("mutex %.2f\n", (now() - t) / (double)pairs * 1e9);
+
+    sem_t idle;
+    sem_init(&idle, 0, 0);
+    pthread_t sleeper;
+    pthread_create(&sleeper, NULL, park, &idle);
+    t = now();
+    for (long i = 0; i < pairs; i++) {
+        pthread_mutex_lock(&m);
+        counter++;
+        pthread_mutex_unlock(&m);
+    }
+    printf("mutex_mt %.2f\n", (now() - t) / (double)pairs * 1e9);
 
     pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
     t = now();
@@ -63,6 +82,8 @@ int main(int argc, char **argv)
     }
     printf("sem %.2f\n", (now() - t) / (double)pairs * 1e9);
 
+    sem_post(&idle);
+    pthread_join(sleeper, NULL);
     pairs /= 4;
     pthread_t th[2];
     t = now();

@@ -1,8 +1,9 @@
 /* waits.h — where threads wait: time blocked in the pthread synchronisation calls, per thread
  * and per lock, with the call site of the waits.
  *
- * The preload's interposers try first and call pf_waits_end only when the call would block (or
- * always blocks: condition variables, barriers), so an uncontended lock costs one trylock. Each
+ * The preload's interposers call pf_waits_end only when the call would block (a mutex held by
+ * another thread, an rwlock or semaphore whose try failed) or always blocks (condition
+ * variables, barriers), so an uncontended lock costs a few instructions. Each
  * thread adds its own blocked ticks (owner-only); each lock has an entry in a fixed table found
  * by address (lock-free, insert-only, bounded: what does not fit is counted in `dropped`).
  *
