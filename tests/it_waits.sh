@@ -18,6 +18,16 @@ python3 -c "import sys; sys.exit(0 if $(jget "$r" 'd["waits"]["share"]') > 0.2 e
 grep -q "waits" summary.txt || die "no waits section: $(cat summary.txt)"
 grep -A3 "^  waits" summary.txt | grep -q "take_global" || die "waits section does not name take_global: $(cat summary.txt)"
 grep "bottleneck" summary.txt | grep -q "take_global" || die "bottleneck line does not name the lock: $(cat summary.txt)"
+# Long waits are intervals on the thread lanes of --trace.
+"$TOP/$B/pferris" report --trace "$r" > trace.json 2> trace.err || die "pferris report --trace failed: $(cat trace.err)"
+jget trace.json 'sum(1 for e in d["traceEvents"] if e.get("cat") == "wait" and e["name"] == "wait: mutex" and e["dur"] >= 100)' |
+  python3 -c 'import sys; sys.exit(0 if int(sys.stdin.read()) > 0 else 1)' || die "no wait intervals in the trace"
+# A merged report keeps each process's locks (with its pid) and sums the waiting.
+cp "$r" second.json
+"$TOP/$B/pferris" report --merge "$r" second.json > merged.json 2> merge.err || die "--merge failed: $(cat merge.err)"
+expect_eq "$(jget merged.json 'len(d["locks"]) == 2 * len(d["processes"][0]["locks"]) and all("pid" in l for l in d["locks"])')" True "merged locks"
+expect_eq "$(jget merged.json 'abs(d["waits"]["wait_seconds"] - 2 * d["processes"][0]["waits"]["wait_seconds"]) < 1e-6')" True "merged wait"
+rm -f second.json merged.json
 rm -f "$r"
 
 preload "$prog" perthread 4 300 > /dev/null || die "prog_waits perthread failed"
