@@ -319,13 +319,14 @@ static void thread_row(pf_table_t *t, json_t *th, int merged)
     const char *start = pf_text_sec(pf_json_num(th, PF_KEY_START));
     const char *end = pf_text_sec(pf_json_num(th, PF_KEY_END));
     const char *cpu = pf_text_sec(pf_json_num(th, PF_KEY_CPU_TIME));
+    const char *wait = pf_text_sec(pf_json_num(th, PF_KEY_WAIT_SECONDS)); /* "-" when absent */
     const char *allocs = pf_text_count(pf_json_num(th, PF_KEY_ALLOCATIONS));
     const char *bytes = pf_text_bytes(pf_json_num(th, PF_KEY_BYTES_ALLOCATED));
     if (merged)
         pf_table_row(t, name, pf_text_count(pf_json_num(th, PF_KEY_PID)), tid, start, end, cpu,
-                     allocs, bytes);
+                     wait, allocs, bytes);
     else
-        pf_table_row(t, name, tid, start, end, cpu, allocs, bytes);
+        pf_table_row(t, name, tid, start, end, cpu, wait, allocs, bytes);
 }
 
 /* The 32 threads with the most CPU time. */
@@ -346,9 +347,10 @@ static void print_threads(FILE *out, json_t *r)
     fputc('\n', out);
     pf_table_t t;
     int merged = json_is_array(json_object_get(r, PF_KEY_PROCESSES));
-    pf_table_init(&t, merged ? "lrrrrrrr" : "lrrrrrr", "thread", merged ? "pid" : "tid",
+    pf_table_init(&t, merged ? "lrrrrrrrr" : "lrrrrrrr", "thread", merged ? "pid" : "tid",
                   merged ? "tid" : "start", merged ? "start" : "end", merged ? "end" : "cpu",
-                  merged ? "cpu" : "allocs", merged ? "allocs" : "allocated", "allocated");
+                  merged ? "cpu" : "waiting", merged ? "waiting" : "allocs",
+                  merged ? "allocs" : "allocated", "allocated");
     for (size_t i = 0; i < nt && i < 32; i++)
         thread_row(&t, te[i].v, merged);
     pf_table_print(out, &t);
