@@ -600,9 +600,13 @@ PF_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
     WAIT(PF_WAIT_BARRIER, b, sync_real.barrier_wait(b));
 }
 
-/* sem_trywait reports EAGAIN through errno: the caller's errno is put back before waiting. */
+/* sem_trywait reports EAGAIN through errno: the caller's errno is put back before waiting.
+ * sem_wait and sem_timedwait are cancellation points even when they do not block (glibc acts
+ * on a pending cancellation first), and sem_trywait is not: the try is preceded by the same
+ * check. */
 #define SEM_TRY_THEN_WAIT(s, call)                                                             \
     do {                                                                                       \
+        pthread_testcancel();                                                                  \
         int saved_ = errno;                                                                    \
         if (pf_likely(sync_real.sem_trywait(s) == 0))                                          \
             return 0;                                                                          \

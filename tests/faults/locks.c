@@ -1,7 +1,7 @@
 /* locks.c — the pthread synchronisation calls keep their exact results under the preload,
  * which tries each lock before it blocks: error-checking, recursive, robust and
  * priority-inheritance mutexes, timed and clock waits that time out, rwlocks, semaphores (and
- * errno), barriers, pthread_cond_clockwait, and the old GLIBC_2.2.5 ABI of pthread_cond_wait
+ * errno, and cancellation), barriers, pthread_cond_clockwait, and the old GLIBC_2.2.5 ABI of pthread_cond_wait
  * and pthread_cond_timedwait. Prints one line per check; the output must not change. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +45,36 @@ static void *holder(void *arg)
     nanosleep(&ts, NULL);
     pthread_rwlock_unlock(&rw);
     pthread_mutex_unlock(&held);
+    return arg;
+}
+
+/* A thread with a cancellation pending is cancelled by sem_wait even when the semaphore is
+ * available (a cancellation point "shall occur" there). */
+static sem_t open_sem;
+static void *cancel_at_sem(void *arg)
+{
+    pthread_cancel(pthread_self()); /* deferred: pending until a cancellation point */
+    sem_wait(&open_sem);
+    return arg; /* not reached when sem_wait acts on the cancellation */
+}
+
+/* A thread cancelled while blocked in pthread_cond_wait unwinds through the interposer, holding
+ * the mutex again, and its cleanup handler runs. */
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static int cleaned;
+static void unlock_on_cancel(void *m)
+{
+    cleaned = 1;
+    pthread_mutex_unlock(m);
+}
+static void *cancel_in_cond_wait(void *arg)
+{
+    pthread_mutex_lock(&cancel_lock);
+    pthread_cleanup_push(unlock_on_cancel, &cancel_lock);
+    for (;;)
+        pthread_cond_wait(&cancel_cond, &cancel_lock);
+    pthread_cleanup_pop(1);
     return arg;
 }
 
@@ -239,6 +269,22 @@ int main(void)
     say("free rwlock: timedrdlock, bad time", pthread_rwlock_timedrdlock(&frw, &bad));
     say("free rwlock: timedwrlock, bad time", pthread_rwlock_timedwrlock(&frw, &bad));
     say("free rwlock: clockrdlock, bad clock", pthread_rwlock_clockrdlock(&frw, CLOCK_PROCESS_CPUTIME_ID, &ts));
+
+    sem_init(&open_sem, 0, 1);
+    void *ret;
+    pthread_create(&th, NULL, cancel_at_sem, NULL);
+    pthread_join(th, &ret);
+    printf("%-34s %s\n", "sem: wait with a cancel pending", ret == PTHREAD_CANCELED ? "cancelled" : "returned");
+    printf("%-34s %d\n", "sem: value after it", (sem_getvalue(&open_sem, &rc), rc));
+
+    pthread_create(&th, NULL, cancel_in_cond_wait, NULL);
+    ts = (struct timespec){0, 30 * 1000000};
+    nanosleep(&ts, NULL);
+    pthread_cancel(th);
+    pthread_join(th, &ret);
+    printf("%-34s %s, cleanup %d\n", "cond: cancelled while waiting", ret == PTHREAD_CANCELED ? "cancelled" : "returned", cleaned);
+    say("cond: mutex free after it", pthread_mutex_trylock(&cancel_lock));
+    pthread_mutex_unlock(&cancel_lock);
 
     /* A barrier: exactly one serial thread. */
     pthread_barrier_init(&barrier, NULL, 4);
