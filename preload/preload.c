@@ -420,7 +420,7 @@ static void sync_resolve(void)
 #define TRY_THEN_WAIT(kind, lock, try_fn, call)                                                \
     do {                                                                                       \
         int rc_ = sync_real.try_fn(lock);                                                      \
-        if (pf_likely(rc_ == 0 || rc_ == EOWNERDEAD))                                          \
+        if (pf_likely(rc_ == 0))                                                               \
             return rc_;                                                                        \
         uint64_t begin_ = pf_waits_begin();                                                    \
         rc_ = call;                                                                            \
