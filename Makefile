@@ -96,9 +96,10 @@ $(COMMON_A): $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SO): $(SO_OBJ)
+$(SO): $(SO_OBJ) preload/preload.map
 	$(CC) -shared -pthread $(CFLAGS) $(PRELOAD_SAN) -Wl,-soname,libpferris.so -Wl,-z,now \
-	  -Wl,--exclude-libs,ALL -o $@ $^ $(JANSSON_A) -ldl -lm
+	  -Wl,--version-script=preload/preload.map -Wl,--exclude-libs,ALL \
+	  -o $@ $(SO_OBJ) $(JANSSON_A) -ldl -lm
 
 # build/NAME from tools/NAME/*.c, the tools' shared code and the core, with NAME_LIBS: zlib
 # (gzip for --pprof) for pferris only; the preload never links it.

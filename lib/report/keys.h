@@ -114,6 +114,15 @@
 #define PF_KEY_SECONDS                  "seconds"
 #define PF_KEY_CPU_SAMPLES              "cpu_samples"
 #define PF_KEY_DEMANGLED                "demangled"
+#define PF_KEY_KIND                     "kind"
+#define PF_KEY_CONTENDED                "contended"
+#define PF_KEY_WAIT_SECONDS             "wait_seconds"
+#define PF_KEY_MAX_WAIT_SECONDS         "max_wait_seconds"
+#define PF_KEY_WAITS                    "waits"
+#define PF_KEY_THREAD_SECONDS           "thread_seconds"
+#define PF_KEY_SHARE                    "share"
+#define PF_KEY_SAMPLE_NS                "sample_ns"
+#define PF_KEY_LOCKS_OMITTED            "locks_omitted"
 
 /* Written by `pferris report --merge` only: the merged report's own keys. */
 #define PF_KEY_HOSTS                    "hosts"

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
 #include "runtime/timeline.h"
+#include "runtime/waits.h"
 #include "base/arena.h"
 
 #define MAX_MERGED 65536
@@ -211,6 +213,8 @@ static json_t *threads_json(void)
         json_object_set_new(o, PF_KEY_END, json_real(pf_clock_ticks_to_sec(end)));
         json_object_set_new(o, PF_KEY_RUNNING, json_boolean(!exited));
         json_object_set_new(o, PF_KEY_CPU_TIME, cpu >= 0 ? json_real(cpu) : json_null());
+        json_object_set_new(o, PF_KEY_WAIT_SECONDS,
+                            json_real(pf_clock_ticks_to_sec(pf_load_relaxed(&t->wait.ticks))));
         pf_heap_thread_t *h = &t->heap;
         json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)pf_load_relaxed(&h->allocs)));
         json_object_set_new(o, PF_KEY_BYTES_ALLOCATED,
@@ -357,6 +361,61 @@ static json_t *cpu_json(void)
     return o;
 }
 
+#define MAX_REPORTED_LOCKS 500
+
+/* The `locks` array, heaviest wait first, and the process's `waits` summary: the share of
+ * thread time (each thread's life, summed) spent blocked in the synchronisation calls. */
+static void waits_json(json_t *r)
+{
+    uint64_t origin = pf_clock_origin(), now = pf_clock_ticks(), wait = 0, life = 0;
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
+        uint64_t start = t->start_ticks > origin ? t->start_ticks : origin;
+        uint64_t end = pf_load_acquire(&t->exited) ? pf_load_relaxed(&t->end_ticks) : now;
+        life += end > start ? end - start : 0;
+        wait += pf_load_relaxed(&t->wait.ticks);
+    }
+    json_t *arr = json_array();
+    size_t size = PF_MAX_LOCKS * sizeof(pf_lock_view_t), n = 0;
+    pf_lock_view_t *v = pf_arena_zalloc(size);
+    if (v) {
+        n = pf_waits_collect(v);
+        for (size_t i = 0; i < n && i < MAX_REPORTED_LOCKS; i++) {
+            char addr[32];
+            snprintf(addr, sizeof addr, "%p", v[i].addr);
+            json_t *o = json_object();
+            json_object_set_new(o, PF_KEY_KIND, json_string(pf_waits_kind_name(v[i].kind)));
+            json_object_set_new(o, PF_KEY_ADDRESS, json_string(addr));
+            json_object_set_new(o, PF_KEY_CONTENDED, json_integer((json_int_t)v[i].contended));
+            json_object_set_new(o, PF_KEY_WAIT_SECONDS, json_real(pf_clock_ticks_to_sec(v[i].wait_ticks)));
+            json_object_set_new(o, PF_KEY_MAX_WAIT_SECONDS, json_real(pf_clock_ticks_to_sec(v[i].max_ticks)));
+            json_object_set_new(o, PF_KEY_THREADS, json_integer(v[i].threads));
+            json_object_set_new(o, PF_KEY_SAMPLED, json_integer((json_int_t)v[i].samples));
+            pf_site_view_t site = {.id = v[i].site};
+            site.frames = pf_sites_frames(v[i].site, &site.depth);
+            if (!site.depth && v[i].caller) { /* no stack unwound: the first caller alone */
+                site = (pf_site_view_t){.id = UINT32_MAX, .depth = 1, .frames = (void *const *)&v[i].caller};
+            }
+            json_object_set_new(o, PF_KEY_FRAMES, site.depth ? frames_json(site.frames, site.depth, site.id == 0) : json_array());
+            json_array_append_new(arr, o);
+        }
+        pf_arena_free(v, size);
+        pf_symbols_release();
+    }
+    json_object_set_new(r, PF_KEY_LOCKS, arr);
+    json_t *w = json_object();
+    double wait_s = pf_clock_ticks_to_sec(wait), life_s = pf_clock_ticks_to_sec(life);
+    json_object_set_new(w, PF_KEY_WAIT_SECONDS, json_real(wait_s));
+    json_object_set_new(w, PF_KEY_THREAD_SECONDS, json_real(life_s));
+    json_object_set_new(w, PF_KEY_SHARE, json_real(life_s > 0 ? wait_s / life_s : 0.0));
+    json_object_set_new(w, PF_KEY_SAMPLE_NS, json_integer((json_int_t)PF_WAIT_SAMPLE_NS));
+    json_object_set_new(w, PF_KEY_LOCKS_OMITTED,
+                        json_integer(n > MAX_REPORTED_LOCKS ? (json_int_t)(n - MAX_REPORTED_LOCKS) : 0));
+    json_object_set_new(r, PF_KEY_WAITS, w);
+    json_t *dropped = json_object_get(r, PF_KEY_DROPPED);
+    if (dropped)
+        json_object_set_new(dropped, PF_KEY_LOCKS, json_integer((json_int_t)pf_waits_dropped()));
+}
+
 static json_t *heap_json(int enabled)
 {
     pf_heap_totals_t h;
@@ -474,6 +533,7 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
         json_object_set_new(r, PF_KEY_THREADS, threads_json());
         json_object_set_new(r, PF_KEY_HEAP, heap_json(info->heap_enabled));
         json_object_set_new(r, PF_KEY_CPU, cpu_json());
+        waits_json(r);
         json_t *w = json_object();
         json_object_set_new(w, PF_KEY_REQUESTED, info->workers_requested
                                                 ? json_integer(info->workers_requested)

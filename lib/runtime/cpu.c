@@ -102,15 +102,19 @@ static uint32_t unwind(ucontext_t *uc, void **frames)
      * instruction alone then. */
     if (!S.init_local2 || pf_in_hook)
         return n;
+    /* Marked as pferris's own while libunwind runs: the locks it takes pass the interposers
+     * straight through (a wait recorded there would unwind into the same lock). */
+    pf_in_hook++;
     unw_cursor_t c;
-    if (S.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0)
-        return n;
-    while (n < (uint32_t)S.depth && S.step(&c) > 0) {
-        unw_word_t ip = 0;
-        if (S.get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
-            break;
-        frames[n++] = (void *)ip;
+    if (S.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) >= 0) {
+        while (n < (uint32_t)S.depth && S.step(&c) > 0) {
+            unw_word_t ip = 0;
+            if (S.get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+                break;
+            frames[n++] = (void *)ip;
+        }
     }
+    pf_in_hook--;
     return n;
 }
 

@@ -52,6 +52,7 @@ static struct {
     const char *why;
     int (*backtrace)(void **, int);
     uintptr_t self_lo, self_hi; /* our own code: leading frames there are skipped */
+    uintptr_t unw_lo, unw_hi;   /* libunwind's code: its own locks are not unwound from */
     site_t sites[PF_MAX_SITES];
     uint32_t nsites;
     uint32_t slots[SITE_SLOTS];
@@ -64,22 +65,35 @@ static struct {
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
-#if PF_PRELOAD
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+/* The executable segment holding range[0], into range[0..1]. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    uintptr_t me = (uintptr_t)arg;
+    uintptr_t *range = arg;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo && me < hi) {
-            S.self_lo = lo;
-            S.self_hi = hi;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && range[0] >= lo && range[0] < hi) {
+            range[0] = lo;
+            range[1] = hi;
             return 1;
         }
     }
     return 0;
 }
-#endif
+
+static void text_of(const void *addr, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t range[2] = {(uintptr_t)addr, 0};
+    if (dl_iterate_phdr(find_text, range)) {
+        *lo = range[0];
+        *hi = range[1];
+    }
+}
+
+int pf_sites_in_unwinder(const void *addr)
+{
+    return (uintptr_t)addr >= S.unw_lo && (uintptr_t)addr < S.unw_hi;
+}
 
 void pf_sites_init(long long mean, int depth)
 {
@@ -109,8 +123,9 @@ void pf_sites_init(long long mean, int depth)
         return;
     }
 #if PF_PRELOAD
-    dl_iterate_phdr(find_self, (void *)(uintptr_t)pf_sites_init);
+    text_of((const void *)(uintptr_t)pf_sites_init, &S.self_lo, &S.self_hi);
 #endif
+    text_of((const void *)(uintptr_t)S.backtrace, &S.unw_lo, &S.unw_hi);
     S.why = NULL;
     pf_store_release(&S.active, 1);
     pf_sites_thread_start(); /* this thread's, before main */
@@ -424,4 +439,33 @@ void pf_sites_after_fork(void)
      * the child, as its heap's does). */
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         t->sites = NULL;
+}
+
+/* ---- call sites for other events (waits.c) ----------------------------------------------- */
+
+uint32_t pf_sites_capture(int callers)
+{
+    if (!pf_load_acquire(&S.active))
+        return 0;
+    void *buf[PF_MAX_DEPTH + 16];
+    int n = S.backtrace(buf, S.depth + 16 + callers);
+    int skip = 1 + callers; /* this function and the caller's own frames */
+#if PF_PRELOAD
+    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+        skip++;
+#endif
+    int depth = n - skip;
+    if (depth > S.depth)
+        depth = S.depth;
+    return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+}
+
+void *const *pf_sites_frames(uint32_t id, uint32_t *depth)
+{
+    if (id == 0 || id >= PF_MAX_SITES || id >= pf_load_relaxed(&S.nsites)) {
+        *depth = 0;
+        return NULL;
+    }
+    *depth = S.sites[id].depth;
+    return (void *const *)S.sites[id].frames;
 }

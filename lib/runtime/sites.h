@@ -57,6 +57,17 @@ typedef struct {
  * must have room for PF_MAX_SITES. */
 size_t pf_sites_collect(pf_site_view_t *out) PF_HIDDEN;
 
+/* Whether addr is in libunwind's code: a lock libunwind takes may be the one an unwind from
+ * here would need, so a wait on it is never unwound. */
+int pf_sites_in_unwinder(const void *addr) PF_HIDDEN;
+/* The calling stack, pferris's own frames and the caller's innermost `callers` frames left
+ * out, as a site id, for modules that attribute other events to call sites (waits.c); 0 when
+ * unwinding is off or the table is full. The caller sets pf_in_hook. The site gets no heap
+ * figures, so it is not listed as a heap site. */
+uint32_t pf_sites_capture(int callers) PF_HIDDEN;
+/* Site id's return addresses, innermost first, and their number in *depth (0 for site 0). */
+void *const *pf_sites_frames(uint32_t id, uint32_t *depth) PF_HIDDEN;
+
 typedef struct {
     long long mean;        /* PFERRIS_SAMPLE */
     int depth;             /* PFERRIS_STACK_DEPTH */

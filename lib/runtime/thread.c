@@ -207,6 +207,7 @@ void pf_thread_after_fork(void)
     t->cpu_sec = 0;
     t->start_ticks = pf_clock_ticks();
     memset(&t->heap, 0, sizeof t->heap);
+    t->wait.ticks = 0;
     t->next = NULL;
     head = t;
     count_live(1);

@@ -23,6 +23,13 @@ typedef struct {
     uint64_t hist[PF_HIST];
 } pf_heap_thread_t;
 
+/* Time blocked in the pthread synchronisation calls (waits.c); only the owner writes. */
+typedef struct {
+    uint64_t ticks;                /* blocked, in clock ticks */
+    int64_t left;                  /* ticks of waiting until the next sampled call site */
+    uint64_t rng;                  /* the thread's wait sampling random state; 0 before the first */
+} pf_wait_thread_t;
+
 struct pf_tdom;
 
 typedef struct pf_thread {
@@ -38,6 +45,7 @@ typedef struct pf_thread {
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
     void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
     void *cpu;                     /* the thread's CPU sampling timer and count (cpu.c) */
+    pf_wait_thread_t wait;
 } pf_thread_t;
 
 extern __thread pf_thread_t *pf_self PF_HIDDEN;

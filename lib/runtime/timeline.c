@@ -31,6 +31,7 @@
 #include "runtime/profile.h"
 #include "base/name.h"
 #include "runtime/thread.h"
+#include "runtime/waits.h"
 #include "base/arena.h"
 #include "base/env.h"
 #include "base/warn.h"
@@ -260,8 +261,10 @@ void pf_timeline_start(void)
     S.base_ms = pf_env_ll("PFERRIS_INTERVAL_MS", on ? DEFAULT_INTERVAL_MS : 0, 0, 3600000,
                           "a number of milliseconds");
     pf_store_relaxed(&pf_timeline_on, on);
-    if (on)
+    if (on) {
         pf_store_relaxed(&pf_profile_interval_sink, interval);
+        pf_store_relaxed(&pf_waits_interval_sink, interval);
+    }
     pf_heap_set_flush_hook(heap_tick);
     if (S.base_ms > 0) {
         S.s = pf_arena_zalloc(PF_TIMELINE_SAMPLES * sizeof *S.s);

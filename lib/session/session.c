@@ -23,6 +23,7 @@
 #include "report/report.h"
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
+#include "runtime/waits.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
 #include "base/arena.h"
@@ -138,6 +139,7 @@ static void after_fork_child(void)
     pf_sites_after_fork();
     pf_symbols_after_fork();
     pf_cpu_after_fork();
+    pf_waits_after_fork();
     pf_timeline_after_fork();
     pf_clock_restart();
     iso_time(S.start_time, sizeof S.start_time);

@@ -75,7 +75,7 @@ static const field_t thread_f[] = {
     {PF_KEY_ALLOCATIONS, T_INT, NULL}, {PF_KEY_BYTES_ALLOCATED, T_INT, NULL},
     {PF_KEY_FREES, T_INT, NULL},       {PF_KEY_BYTES_FREED, T_INT, NULL},
     {PF_KEY_PID, T_INT, NULL},         {PF_KEY_RANK, T_INT, NULL},
-    {PF_KEY_CPU_SAMPLES, T_INT, NULL}, {NULL, 0, NULL},
+    {PF_KEY_CPU_SAMPLES, T_INT, NULL}, {PF_KEY_WAIT_SECONDS, T_NUM, NULL}, {NULL, 0, NULL},
 };
 static const shape_t thread = {S_FIELDS, thread_f, 0, NULL};
 static const shape_t threads = {S_ARRAY, NULL, T_OBJ, &thread};
@@ -96,6 +96,20 @@ static const field_t site_f[] = {
     {PF_KEY_LIVE_BYTES, T_NUM, NULL}, {NULL, 0, NULL}};
 static const shape_t site = {S_FIELDS, site_f, 0, NULL};
 static const shape_t sites = {S_ARRAY, NULL, T_OBJ, &site};
+
+static const field_t lock_f[] = {
+    {PF_KEY_KIND, T_STR, NULL},           {PF_KEY_ADDRESS, T_STR, NULL},
+    {PF_KEY_CONTENDED, T_INT, NULL},      {PF_KEY_WAIT_SECONDS, T_NUM, NULL},
+    {PF_KEY_MAX_WAIT_SECONDS, T_NUM, NULL}, {PF_KEY_THREADS, T_INT, NULL},
+    {PF_KEY_SAMPLED, T_INT, NULL},        {PF_KEY_FRAMES, T_ARR, &frames},
+    {PF_KEY_PID, T_INT, NULL},            {NULL, 0, NULL}};
+static const shape_t lock = {S_FIELDS, lock_f, 0, NULL};
+static const shape_t locks = {S_ARRAY, NULL, T_OBJ, &lock};
+static const field_t waits_f[] = {
+    {PF_KEY_WAIT_SECONDS, T_NUM, NULL}, {PF_KEY_THREAD_SECONDS, T_NUM, NULL},
+    {PF_KEY_SHARE, T_NUM, NULL},        {PF_KEY_SAMPLE_NS, T_INT, NULL},
+    {PF_KEY_LOCKS_OMITTED, T_INT, NULL}, {NULL, 0, NULL}};
+static const shape_t waits = {S_FIELDS, waits_f, 0, NULL};
 
 static const field_t heap_f[] = {
     {PF_KEY_ENABLED, T_BOOL, NULL},
@@ -174,7 +188,8 @@ static const shape_t exit_shape = {S_FIELDS, exit_f, 0, NULL};
         {PF_KEY_COUNTERS, T_OBJ, &map_int}, {PF_KEY_THREADS, T_ARR, &threads}, {PF_KEY_HEAP, T_OBJ, &heap},   \
         {PF_KEY_WORKERS, T_OBJ, &workers}, {PF_KEY_DROPPED, T_OBJ, &map_int}, {PF_KEY_RANK, T_INT, NULL},     \
         {PF_KEY_RANK_SOURCE, T_STR, NULL}, {PF_KEY_TIMELINE, T_OBJ, &timeline}, {PF_KEY_FILE, T_STR, NULL},     \
-        {PF_KEY_CLOCK, T_OBJ, &clock_shape}, {PF_KEY_EXIT, T_OBJ, &exit_shape}, {PF_KEY_CPU, T_OBJ, &cpu}
+        {PF_KEY_CLOCK, T_OBJ, &clock_shape}, {PF_KEY_EXIT, T_OBJ, &exit_shape}, {PF_KEY_CPU, T_OBJ, &cpu}, \
+        {PF_KEY_LOCKS, T_ARR, &locks}, {PF_KEY_WAITS, T_OBJ, &waits}
 
 static const field_t process_f[] = {REPORT_FIELDS, {NULL, 0, NULL}};
 static const shape_t process = {S_FIELDS, process_f, 0, NULL};

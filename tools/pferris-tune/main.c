@@ -204,6 +204,13 @@ static void add_trial(pf_tune_count_t *c, const pf_trial_t *r)
     c->codes[c->ntr] = r->has_code ? r->code : INT_MIN;
     c->threads[c->ntr] = r->threads;
     c->ntr++;
+    if (r->life_s > 0) {
+        c->wait_s += r->wait_s;
+        c->life_s += r->life_s;
+        c->lock_wait_s += r->lock_wait_s;
+        if (r->lock_where[0])
+            memcpy(c->lock_where, r->lock_where, sizeof c->lock_where);
+    }
     if (r->ok) {
         grow(&c->samples, &c->cap, c->n, sizeof *c->samples);
         c->samples[c->n++] = r->value;

@@ -51,6 +51,31 @@ static int has_pid(const pf_observe_tree_t *tree, int pid)
     return 0;
 }
 
+/* The report's thread time blocked on locks, and its heaviest lock with the innermost frame
+ * of its call site. */
+static void read_waits(pf_observe_tree_t *tree, json_t *r)
+{
+    json_t *w = json_object_get(r, PF_KEY_WAITS);
+    json_t *ws = json_object_get(w, PF_KEY_WAIT_SECONDS), *ls = json_object_get(w, PF_KEY_THREAD_SECONDS);
+    if (!json_is_number(ws) || !json_is_number(ls))
+        return;
+    tree->wait_s += json_number_value(ws);
+    tree->life_s += json_number_value(ls);
+    json_t *lock = json_array_get(json_object_get(r, PF_KEY_LOCKS), 0);
+    json_t *lw = json_object_get(lock, PF_KEY_WAIT_SECONDS);
+    if (!json_is_number(lw) || json_number_value(lw) <= tree->lock_wait_s)
+        return;
+    tree->lock_wait_s = json_number_value(lw);
+    json_t *f = json_array_get(json_object_get(lock, PF_KEY_FRAMES), 0);
+    const char *kind = json_string_value(json_object_get(lock, PF_KEY_KIND));
+    const char *sym = json_string_value(json_object_get(f, PF_KEY_SYMBOL));
+    const char *mod = json_string_value(json_object_get(f, PF_KEY_MODULE));
+    json_t *off = json_object_get(f, PF_KEY_OFFSET);
+    snprintf(tree->lock_where, sizeof tree->lock_where, "%s\t%s\t%lld\t%s", kind ? kind : "lock",
+             mod ? mod : "", json_is_integer(off) ? (long long)json_integer_value(off) : -1LL,
+             sym ? sym : "");
+}
+
 static void read_report(pf_observe_tree_t *tree, const char *path, const char *counter)
 {
     json_error_t err;
@@ -73,6 +98,7 @@ static void read_report(pf_observe_tree_t *tree, const char *path, const char *c
             note_other(tree, key);
         }
     }
+    read_waits(tree, r);
     json_t *mc = json_object_get(json_object_get(r, PF_KEY_WORKERS),
                                  PF_KEY_MAX_CONCURRENT_THREADS);
     json_t *th = json_object_get(r, PF_KEY_THREADS);

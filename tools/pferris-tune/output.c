@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/source.h"
 #include "common/svg.h"
 #include "report/jstr.h"
 #include "tune.h"
@@ -57,15 +58,75 @@ void pf_output_header(const pf_tune_t *t)
     fflush(stdout);
 }
 
+/* The share of thread time the count's trials spent blocked on locks; NAN without reports. */
+static double wait_share(const pf_tune_count_t *c)
+{
+    return c->life_s > 0 ? c->wait_s / c->life_s : NAN;
+}
+
+/* "the mutex taken in queue_pop (app.c:88)" from a pf_trial_t lock_where, into out[n]. */
+static void lock_text(const char *where, char *out, size_t n)
+{
+    char kind[32] = "lock", mod[4096] = "", sym[256] = "";
+    long long off = -1;
+    const char *p = where, *tab;
+    char *fields[] = {kind, mod, NULL, sym};
+    size_t sizes[] = {sizeof kind, sizeof mod, 0, sizeof sym};
+    for (int f = 0; f < 4 && p; f++) {
+        tab = strchr(p, '\t');
+        size_t len = tab ? (size_t)(tab - p) : strlen(p);
+        if (f == 2)
+            off = strtoll(p, NULL, 10);
+        else if (len < sizes[f] && len)
+            memcpy(fields[f], p, len), fields[f][len] = '\0';
+        p = tab ? tab + 1 : NULL;
+    }
+    char line[512];
+    if (!sym[0] || !strcmp(sym, "??"))
+        snprintf(sym, sizeof sym, "an unnamed function");
+    if (mod[0] == '/' && off >= 0 && pf_source_line(mod, (unsigned long long)off, line, sizeof line) == 0)
+        snprintf(out, n, "the %s taken in %s (%s)", kind, sym, line);
+    else
+        snprintf(out, n, "the %s taken in %s", kind, sym);
+}
+
+/* One line when throughput stops growing while waiting grows: from the first count whose
+ * median is not 5% above the previous count's while its threads wait 5 points more. */
+static void wait_stall(const pf_tune_t *t)
+{
+    const pf_stats_summary_t *sum = t->summary;
+    int prev = -1;
+    for (int i = 0; i < t->ncounts; i++) {
+        const pf_tune_count_t *c = &t->counts[i];
+        if (c->n == 0 || !(c->life_s > 0))
+            continue;
+        if (prev >= 0 && !(sum[i].median > 1.05 * sum[prev].median) &&
+            wait_share(c) > wait_share(&t->counts[prev]) + 0.05) {
+            if (c->lock_where[0]) {
+                char where[1024];
+                lock_text(c->lock_where, where, sizeof where);
+                printf("from %d workers on, threads wait %.0f%% of their time on %s\n", c->workers,
+                       100.0 * c->lock_wait_s / c->life_s, where);
+            } else {
+                printf("from %d workers on, threads wait %.0f%% of their time on locks\n",
+                       c->workers, 100.0 * wait_share(c));
+            }
+            return;
+        }
+        prev = i;
+    }
+}
+
 void pf_output_table(const pf_tune_t *t, const pf_stats_choice_t *ch)
 {
     const pf_stats_summary_t *sum = t->summary;
-    printf("%8s %7s %12s %9s %8s\n", "workers", "trials", "median", "spread", "threads");
+    printf("%8s %7s %12s %9s %8s %8s\n", "workers", "trials", "median", "spread", "threads",
+           "waiting");
     for (int i = 0; i < t->ncounts; i++) {
         const pf_tune_count_t *c = &t->counts[i];
         if (c->runs == 0)
             continue;
-        char med[32] = "-", spr[32] = "-", thr[16] = "-";
+        char med[32] = "-", spr[32] = "-", thr[16] = "-", wait[16] = "-";
         if (c->n > 0)
             num(sum[i].median, med, sizeof med);
         if (c->n >= 2 && sum[i].median > 0)
@@ -73,12 +134,15 @@ void pf_output_table(const pf_tune_t *t, const pf_stats_choice_t *ch)
         int threads = pf_tune_count_threads(c);
         if (threads >= 0)
             snprintf(thr, sizeof thr, "%d", threads);
+        if (c->life_s > 0)
+            snprintf(wait, sizeof wait, "%.1f%%", 100.0 * wait_share(c));
         const char *mark = i == ch->chosen ? "  <- chosen"
                            : i == ch->best  ? "  (highest median)"
                            : c->failed      ? "  failed"
                                             : "";
-        printf("%8d %7d %12s %9s %8s%s\n", c->workers, c->runs, med, spr, thr, mark);
+        printf("%8d %7d %12s %9s %8s %8s%s\n", c->workers, c->runs, med, spr, thr, wait, mark);
     }
+    wait_stall(t);
 }
 
 /* The one-line answer under the table. */
@@ -152,6 +216,7 @@ static json_t *count_json(const pf_tune_t *t, int i, const pf_stats_choice_t *ch
     json_object_set_new(e, "exit_codes", codes);
     json_object_set_new(e, "threads_observed", th);
     json_object_set_new(e, "eligible", json_boolean(sum[i].eligible));
+    json_num(e, "wait_share", wait_share(c));
     if (c->n > 0 && ch->best >= 0 && i != ch->best) {
         json_num(e, "p_within_margin", sum[i].p_within);
         json_num(e, "p_below_best", sum[i].p_below);

@@ -457,6 +457,10 @@ void pf_trial_run(pf_tune_t *t, int workers, pf_trial_t *r)
     r->reports = end.reports;
     if (end.reports || end.snapshots || box.snapshots)
         t->any_report = 1; /* the preload loaded */
+    r->wait_s = end.wait_s;
+    r->life_s = end.life_s;
+    r->lock_wait_s = end.lock_wait_s;
+    memcpy(r->lock_where, end.lock_where, sizeof r->lock_where);
     if (end.have_threads)
         r->threads = end.threads;
     else if (box.have_threads)

@@ -50,6 +50,9 @@ typedef struct {
     int code;            /* exit code, or 128 + signal */
     int threads;         /* threads observed in the tree, -1 unknown */
     int reports;         /* reports found */
+    double wait_s, life_s; /* thread time blocked on locks, and thread time (0: no figure) */
+    double lock_wait_s;  /* of which on the heaviest lock */
+    char lock_where[256]; /* that lock: "mutex\tmodule\toffset\tsymbol", or "" */
     char why[512];       /* why it failed */
     char *tail;          /* the program's stderr tail (malloc), failed trials only */
 } pf_trial_t;
@@ -63,6 +66,8 @@ typedef struct {
     int *codes;          /* per trial: exit code, or INT_MIN when stopped at the box */
     int *threads;        /* per trial */
     int ntr, captr;
+    double wait_s, life_s, lock_wait_s; /* summed over the trials with reports */
+    char lock_where[256]; /* the heaviest lock of the last trial that had one */
 } pf_tune_count_t;
 
 /* The state of one tuning run. Its tables live as long as the run; main.c frees them at exit. */
@@ -124,6 +129,9 @@ typedef struct {
     int threads, have_threads;  /* threads observed, summed over processes */
     double live_mono;           /* latest snapshot time of a process without a report, or 0 */
     int reports, snapshots;
+    double wait_s, life_s;      /* thread time blocked on locks, and thread time, summed */
+    double lock_wait_s;         /* the heaviest lock's wait (in any one report) */
+    char lock_where[256];       /* that lock, as pf_trial_t has it */
     char others[256];           /* other counter names seen, for the error message */
 } pf_observe_tree_t;
 

@@ -1,7 +1,7 @@
 /* merge.c — `pferris report --merge`: one report of several processes, hosts or ranks. Sums
- * (times, counts, bytes), maxima (elapsed, peaks, concurrent threads), timer trees merged by
- * path, call sites merged by their frames, and every process's own report under "processes",
- * ordered by rank when present. The result reads back as a report (the fuzz target checks). */
+ * (times, counts, bytes, waiting), maxima (elapsed, peaks, concurrent threads), timer trees
+ * merged by path, call sites merged by their frames, locks listed with their pid, and every
+ * process's own report under "processes", ordered by rank when present. The result reads back as a report (the fuzz target checks). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,8 +150,10 @@ static json_t **all_processes(json_t **reports, const char **files, int n, size_
 /* What the processes add up to, built one process at a time. */
 typedef struct {
     json_t *timings, *stats, *tree, *mem, *memstats, *counters, *threads, *heap, *hist, *sites,
-        *dropped, *workers, *procs, *hosts, *ranks;
-    double elapsed, first;
+        *dropped, *workers, *procs, *hosts, *ranks, *locks;
+    double elapsed, first, wait_s, life_s, locks_omitted;
+    json_t *sample_ns;
+    int have_waits;
     const char *first_iso;
     json_t *requested;
     int requested_same, heap_on;
@@ -220,6 +222,65 @@ static void add_threads(merge_t *m, json_t *p)
             json_object_del(t, PF_KEY_PID);
         json_array_append_new(m->threads, t);
     }
+}
+
+/* Each lock, marked with its process's pid (addresses of two processes are not one lock), and
+ * the processes' waiting summed. */
+static void add_waits(merge_t *m, json_t *p)
+{
+    size_t j;
+    json_t *v;
+    json_array_foreach(json_object_get(p, PF_KEY_LOCKS), j, v)
+    {
+        json_t *l = json_deep_copy(v);
+        if (!l)
+            continue;
+        if (json_is_integer(json_object_get(p, PF_KEY_PID)))
+            json_object_set(l, PF_KEY_PID, json_object_get(p, PF_KEY_PID));
+        json_array_append_new(m->locks, l);
+    }
+    json_t *w = json_object_get(p, PF_KEY_WAITS);
+    if (!json_is_object(w))
+        return;
+    m->have_waits = 1;
+    m->wait_s += pf_json_num0(w, PF_KEY_WAIT_SECONDS);
+    m->life_s += pf_json_num0(w, PF_KEY_THREAD_SECONDS);
+    m->locks_omitted += pf_json_num0(w, PF_KEY_LOCKS_OMITTED);
+    if (!m->sample_ns)
+        m->sample_ns = json_object_get(w, PF_KEY_SAMPLE_NS);
+}
+
+static int by_wait_desc(const void *a, const void *b)
+{
+    double x = pf_json_num0(*(json_t *const *)a, PF_KEY_WAIT_SECONDS);
+    double y = pf_json_num0(*(json_t *const *)b, PF_KEY_WAIT_SECONDS);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The locks heaviest first, and the merged `waits` (NULL when no process had one). */
+static json_t *finish_waits(merge_t *m)
+{
+    size_t n = json_array_size(m->locks);
+    json_t **l = calloc(n ? n : 1, sizeof *l);
+    if (l) {
+        for (size_t i = 0; i < n; i++)
+            l[i] = json_incref(json_array_get(m->locks, i));
+        qsort(l, n, sizeof *l, by_wait_desc);
+        json_array_clear(m->locks);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(m->locks, l[i]);
+        free(l);
+    }
+    if (!m->have_waits)
+        return NULL;
+    json_t *w = json_object();
+    json_object_set_new(w, PF_KEY_WAIT_SECONDS, json_real(m->wait_s));
+    json_object_set_new(w, PF_KEY_THREAD_SECONDS, json_real(m->life_s));
+    json_object_set_new(w, PF_KEY_SHARE, json_real(m->life_s > 0 ? m->wait_s / m->life_s : 0.0));
+    if (json_is_integer(m->sample_ns))
+        json_object_set(w, PF_KEY_SAMPLE_NS, m->sample_ns);
+    json_object_set_new(w, PF_KEY_LOCKS_OMITTED, json_integer((json_int_t)m->locks_omitted));
+    return w;
 }
 
 /* The size histogram's buckets, merged by their lower bound. */
@@ -304,6 +365,7 @@ static void add_process(merge_t *m, json_t *p, size_t i)
     add_memory_and_counters(m, p);
     add_threads(m, p);
     add_heap(m, p);
+    add_waits(m, p);
     const char *key;
     json_t *v;
     json_object_foreach(json_object_get(p, PF_KEY_DROPPED), key, v) sum_int(m->dropped, key, v);
@@ -431,6 +493,10 @@ static json_t *document(merge_t *m, json_t **ps, size_t np, const char **files, 
     json_object_set_new(d, PF_KEY_HEAP, m->heap);
     json_object_set_new(d, PF_KEY_WORKERS, m->workers);
     json_object_set_new(d, PF_KEY_DROPPED, m->dropped);
+    json_t *waits = finish_waits(m);
+    json_object_set_new(d, PF_KEY_LOCKS, m->locks);
+    if (waits)
+        json_object_set_new(d, PF_KEY_WAITS, waits);
     json_object_set_new(d, PF_KEY_PROCESSES, m->procs);
     json_decref(m->hosts);
     return d;
@@ -447,6 +513,7 @@ json_t *pf_merge_reports(json_t **reports, const char **files, int n)
                  .threads = json_array(),   .heap = json_object(),    .hist = json_object(),
                  .sites = json_object(),    .dropped = json_object(), .workers = json_object(),
                  .procs = json_array(),     .hosts = json_object(),   .ranks = json_array(),
+                 .locks = json_array(),
                  .first = INFINITY,         .requested_same = 1};
     for (size_t i = 0; i < np; i++)
         add_process(&m, ps[i], i);

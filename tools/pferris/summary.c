@@ -1,11 +1,13 @@
 /* summary.c — the text summary of a report (`pferris report`, and what `pferris run` prints):
- * the process, the bottleneck, timers, where the CPU time goes (sampled stacks), counters, memory, heap, the heaviest call sites with
- * their source lines (from addr2line), threads, and a merged report's processes. */
+ * the process, the bottleneck, timers, where the CPU time goes (sampled stacks), counters,
+ * memory, heap, the heaviest call sites with their source lines (from addr2line), the heaviest
+ * locks, threads, and a merged report's processes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
+#include "common/source.h"
 
 /* Adds PF_KEY_SOURCE (file:line, the file's name only) to a site's innermost frames, for the
  * tables. */
@@ -212,6 +214,74 @@ static void print_cpu(FILE *out, json_t *r, size_t top)
     json_decref(total);
 }
 
+/* ---- waits --------------------------------------------------------------------------------- */
+
+#define WAIT_BOTTLENECK 0.20 /* a lock that holds threads this share of their time is named */
+
+/* Where a lock is taken, as text (its innermost frames with source lines), to be freed. */
+static char *lock_site(json_t *lock, int frames)
+{
+    if (!json_array_size(json_object_get(lock, PF_KEY_FRAMES)))
+        return strdup("[no call site sampled]");
+    annotate_source(lock, (size_t)frames);
+    return pf_site_stack(lock, " < ", frames);
+}
+
+/* "threads wait 45% of their time on the mutex taken in queue_pop (app.c:88)" when one lock
+ * holds the threads more than WAIT_BOTTLENECK of their time. */
+static int print_wait_bottleneck(FILE *out, json_t *r)
+{
+    json_t *lock = json_array_get(json_object_get(r, PF_KEY_LOCKS), 0);
+    double life = pf_json_num(json_object_get(r, PF_KEY_WAITS), PF_KEY_THREAD_SECONDS);
+    double w = pf_json_num(lock, PF_KEY_WAIT_SECONDS);
+    if (!lock || !(life > 0) || !(w / life > WAIT_BOTTLENECK))
+        return 0;
+    char *where = lock_site(lock, 1);
+    char *more = where ? strstr(where, " < ...") : NULL;
+    if (more)
+        *more = '\0';
+    char *kind = pf_text_cell(pf_json_str(lock, PF_KEY_KIND, "lock"));
+    fprintf(out, "  bottleneck  threads wait %.0f%% of their time on the %s taken in %s\n",
+            100 * w / life, kind ? kind : "lock", where ? where : "?");
+    free(kind);
+    free(where);
+    return 1;
+}
+
+/* The process's share of thread time spent waiting, and the heaviest locks with their sites. */
+static void print_waits(FILE *out, json_t *r, size_t top)
+{
+    json_t *waits = json_object_get(r, PF_KEY_WAITS), *locks = json_object_get(r, PF_KEY_LOCKS);
+    if (!json_is_object(waits))
+        return;
+    double w = pf_json_num(waits, PF_KEY_WAIT_SECONDS), life = pf_json_num(waits, PF_KEY_THREAD_SECONDS);
+    size_t n = json_array_size(locks);
+    fprintf(out, "\n  waits       threads spent %s of their time blocked on locks (%s of %s)",
+            life > 0 ? pf_text_pct(100 * w / life) + 1 : "-", pf_text_sec(w), pf_text_sec(life));
+    fprintf(out, n ? "\n" : "; no lock was contended\n");
+    if (!n)
+        return;
+    pf_table_t t;
+    pf_table_init(&t, "rlrrrrrl", "#", "kind", "wait", "% threads", "contended", "max", "threads",
+                  "where (innermost first)");
+    for (size_t i = 0; i < n && i < top; i++) {
+        json_t *l = json_array_get(locks, i);
+        double lw = pf_json_num(l, PF_KEY_WAIT_SECONDS);
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i + 1);
+        char *where = lock_site(l, 3);
+        pf_table_row(&t, idx, pf_json_str(l, PF_KEY_KIND, "?"), pf_text_sec(lw),
+                     life > 0 ? pf_text_pct(100 * lw / life) + 1 : "-",
+                     pf_text_count(pf_json_num(l, PF_KEY_CONTENDED)),
+                     pf_text_sec(pf_json_num(l, PF_KEY_MAX_WAIT_SECONDS)),
+                     pf_text_count(pf_json_num(l, PF_KEY_THREADS)), where);
+        free(where);
+    }
+    pf_table_print(out, &t);
+    if (n > top)
+        fprintf(out, "  ... and %zu more locks (by wait)\n", n - top);
+}
+
 /* ---- the text summary ------------------------------------------------------------------- */
 
 /* Self time by name over the whole tree (a name may sit at several paths), and the sum. */
@@ -317,7 +387,7 @@ static void print_exit(FILE *out, json_t *r)
 
 /* The seed's "bottleneck identification": where the timed time goes itself. self holds the
  * self time by name, self_sum their sum. */
-static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum)
+static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum, int waits)
 {
     size_t ns = 0;
     pf_entry_t *se = pf_json_sorted_object(self, NULL, &ns);
@@ -327,7 +397,7 @@ static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum
                 bn ? bn : "?", 100 * se[0].value / self_sum, pf_text_sec(se[0].value),
                 pf_text_sec(self_sum));
         free(bn);
-    } else if (!json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
+    } else if (!waits && !json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
         double share = 0, sec = 0;
         char *hot = cpu_hottest(r, &share, &sec);
         char *bn = hot ? pf_text_cell(hot) : NULL;
@@ -425,13 +495,14 @@ static void thread_row(pf_table_t *t, json_t *th, int merged)
     const char *start = pf_text_sec(pf_json_num(th, PF_KEY_START));
     const char *end = pf_text_sec(pf_json_num(th, PF_KEY_END));
     const char *cpu = pf_text_sec(pf_json_num(th, PF_KEY_CPU_TIME));
+    const char *wait = pf_text_sec(pf_json_num(th, PF_KEY_WAIT_SECONDS)); /* "-" when absent */
     const char *allocs = pf_text_count(pf_json_num(th, PF_KEY_ALLOCATIONS));
     const char *bytes = pf_text_bytes(pf_json_num(th, PF_KEY_BYTES_ALLOCATED));
     if (merged)
         pf_table_row(t, name, pf_text_count(pf_json_num(th, PF_KEY_PID)), tid, start, end, cpu,
-                     allocs, bytes);
+                     wait, allocs, bytes);
     else
-        pf_table_row(t, name, tid, start, end, cpu, allocs, bytes);
+        pf_table_row(t, name, tid, start, end, cpu, wait, allocs, bytes);
 }
 
 /* The 32 threads with the most CPU time. */
@@ -452,9 +523,10 @@ static void print_threads(FILE *out, json_t *r)
     fputc('\n', out);
     pf_table_t t;
     int merged = json_is_array(json_object_get(r, PF_KEY_PROCESSES));
-    pf_table_init(&t, merged ? "lrrrrrrr" : "lrrrrrr", "thread", merged ? "pid" : "tid",
+    pf_table_init(&t, merged ? "lrrrrrrrr" : "lrrrrrrr", "thread", merged ? "pid" : "tid",
                   merged ? "tid" : "start", merged ? "start" : "end", merged ? "end" : "cpu",
-                  merged ? "cpu" : "allocs", merged ? "allocs" : "allocated", "allocated");
+                  merged ? "cpu" : "waiting", merged ? "waiting" : "allocs",
+                  merged ? "allocs" : "allocated", "allocated");
     for (size_t i = 0; i < nt && i < 32; i++)
         thread_row(&t, te[i].v, merged);
     pf_table_print(out, &t);
@@ -516,12 +588,13 @@ void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top)
     json_t *self = json_object();
     double self_sum = 0;
     self_by_name(json_object_get(r, PF_KEY_TIMING_TREE), self, &self_sum, 0);
-    print_bottleneck(out, r, self, self_sum);
+    print_bottleneck(out, r, self, self_sum, print_wait_bottleneck(out, r));
     print_timers(out, r, self, self_sum);
     json_decref(self);
     print_cpu(out, r, top);
     print_counters_and_memory(out, r);
     print_heap(out, r, top);
+    print_waits(out, r, top);
     print_threads(out, r);
     print_processes(out, r);
     print_dropped(out, r);

@@ -1,9 +1,10 @@
 /* trace.c — `pferris report --trace`: Chrome Trace Event JSON (ui.perfetto.dev,
- * chrome://tracing). One X event per timer interval, C events for the heap, threads and
- * counters, M events for process and thread names. The event keys ("ph", "ts", ...) are the
+ * chrome://tracing). One X event per timer interval and per long wait on a lock, C events for
+ * the heap, threads and counters, M events for process and thread names. The event keys ("ph", "ts", ...) are the
  * trace format's, not the report's. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include "pferris.h"
 #include "cmd.h"
 
@@ -93,9 +94,10 @@ static void process_events(json_t *ev, json_t *p, double pid, double off)
         double s = pf_json_num(t, PF_KEY_START), e = pf_json_num(t, PF_KEY_END);
         if (!isfinite(s) || !isfinite(e))
             continue;
-        json_t *x = event("X", pf_json_str(t, PF_KEY_NAME, "?"), pid, pf_json_num(t, PF_KEY_TID),
-                          off + s * 1e6);
-        json_object_set_new(x, "cat", json_string("timer"));
+        const char *name = pf_json_str(t, PF_KEY_NAME, "?");
+        json_t *x = event("X", name, pid, pf_json_num(t, PF_KEY_TID), off + s * 1e6);
+        /* Waits on locks (lib/runtime/waits.h) are intervals named "wait: KIND". */
+        json_object_set_new(x, "cat", json_string(strncmp(name, "wait: ", 6) ? "timer" : "wait"));
         json_object_set_new(x, "dur", json_real(e > s ? (e - s) * 1e6 : 0));
         json_array_append_new(ev, x);
     }
