@@ -7,10 +7,15 @@
 command -v readelf >/dev/null && command -v nm >/dev/null || skip "readelf and nm (binutils) needed"
 needed=$(readelf -d "$PFERRIS_SO" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 case "$needed" in *jansson*|*unwind*) die "libpferris.so has NEEDED: $needed";; esac
-exported=$(nm -D --defined-only "$PFERRIS_SO" | awk '{print $3}')
+# Version definitions (type A) are not symbols; a versioned name counts by its name.
+exported=$(nm -D --defined-only "$PFERRIS_SO" | awk '$2 != "A" {sub(/@.*/, "", $3); print $3}')
 interposed=" malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc
   pvalloc malloc_usable_size pthread_create _exit _Exit execve execv execvp execvpe execl execle
-  execlp fexecve execveat __libc_start_main sigaction signal setitimer "
+  execlp fexecve execveat __libc_start_main sigaction signal setitimer pthread_mutex_lock
+  pthread_mutex_timedlock pthread_mutex_clocklock pthread_rwlock_rdlock pthread_rwlock_wrlock
+  pthread_rwlock_timedrdlock pthread_rwlock_timedwrlock pthread_rwlock_clockrdlock
+  pthread_rwlock_clockwrlock pthread_cond_wait pthread_cond_timedwait pthread_cond_clockwait
+  pthread_barrier_wait sem_wait sem_timedwait sem_clockwait "
 for s in $exported; do
   case "$s" in pferris_*) continue;; esac
   case "$interposed" in *" $s "*|*" $s"$'\n'*) continue;; esac

@@ -52,7 +52,7 @@ static struct {
     uint32_t pool_used;
     uint64_t samples, dropped;
     int pid;
-} S = {.state = OFF, .why = "PFERRIS_CPU_HZ=0", .nstacks = 1};
+} cpu_state = {.state = OFF, .why = "PFERRIS_CPU_HZ=0", .nstacks = 1};
 
 /* ---- the handler: async-signal-safe, no malloc, no lock of ours ---------------------- */
 
@@ -64,28 +64,28 @@ static uint32_t intern(void **frames, uint32_t depth)
     h ^= depth;
     uint32_t mine = 0;
     for (uint32_t i = 0; i < SLOTS; i++) {
-        uint32_t *slot = &S.slots[(h + i) & (SLOTS - 1)];
+        uint32_t *slot = &cpu_state.slots[(h + i) & (SLOTS - 1)];
         uint32_t v = pf_load_acquire(slot);
         if (v == 0) {
             if (!mine) {
-                uint32_t first = pf_fetch_add_relaxed(&S.pool_used, depth);
+                uint32_t first = pf_fetch_add_relaxed(&cpu_state.pool_used, depth);
                 if (first + depth > POOL || first + depth < first)
                     return 0;
-                mine = pf_fetch_add_relaxed(&S.nstacks, 1);
+                mine = pf_fetch_add_relaxed(&cpu_state.nstacks, 1);
                 if (mine >= PF_CPU_MAX_STACKS)
                     return 0;
-                memcpy(&S.pool[first], frames, depth * sizeof *frames);
-                S.stacks[mine] = (stack_t_){.hash = h, .depth = depth, .first = first};
+                memcpy(&cpu_state.pool[first], frames, depth * sizeof *frames);
+                cpu_state.stacks[mine] = (stack_t_){.hash = h, .depth = depth, .first = first};
             }
             /* Release: a reader that sees the slot sees the stack's frames. */
             if (pf_cas_acq_rel(slot, &v, mine + 1))
                 return mine;
         }
-        stack_t_ *s = &S.stacks[v - 1];
+        stack_t_ *s = &cpu_state.stacks[v - 1];
         if (s->hash == h && s->depth == depth &&
-            memcmp(&S.pool[s->first], frames, depth * sizeof *frames) == 0) {
+            memcmp(&cpu_state.pool[s->first], frames, depth * sizeof *frames) == 0) {
             if (mine) /* lost a race for the same stack: ours stays unused */
-                S.stacks[mine].depth = 0;
+                cpu_state.stacks[mine].depth = 0;
             return v - 1;
         }
     }
@@ -100,16 +100,16 @@ static uint32_t unwind(ucontext_t *uc, void **frames)
     frames[n++] = (void *)(uc->uc_mcontext.gregs[REG_RIP] + 1);
     /* pferris's own code may be inside libunwind already (a sampled allocation): the
      * instruction alone then. */
-    if (!S.init_local2 || pf_in_hook)
+    if (!cpu_state.init_local2 || pf_in_hook)
         return n;
     /* Marked as pferris's own while libunwind runs: the locks it takes pass the interposers
      * straight through (a wait recorded there would unwind into the same lock). */
     pf_in_hook++;
     unw_cursor_t c;
-    if (S.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) >= 0) {
-        while (n < (uint32_t)S.depth && S.step(&c) > 0) {
+    if (cpu_state.init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) >= 0) {
+        while (n < (uint32_t)cpu_state.depth && cpu_state.step(&c) > 0) {
             unw_word_t ip = 0;
-            if (S.get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+            if (cpu_state.get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
                 break;
             frames[n++] = (void *)ip;
         }
@@ -124,13 +124,13 @@ static int handler_replaced(void);
 static void on_sigprof(int sig, siginfo_t *si, void *ctx)
 {
     int saved = errno;
-    if (si->si_code != SI_TIMER || si->si_value.sival_ptr != (void *)&S) {
+    if (si->si_code != SI_TIMER || si->si_value.sival_ptr != (void *)&cpu_state) {
         /* Not one of ours (kill -PROF, or the program's ITIMER_PROF before its own handler is
          * in place): the program gets what it would have got without pferris. */
         stand_down("a SIGPROF pferris did not send arrived", 1);
         /* Again here: stand_down does nothing in a vfork child, which shares our memory. */
         pf_in_hook++;
-        sigaction(SIGPROF, &S.orig, NULL);
+        sigaction(SIGPROF, &cpu_state.orig, NULL);
         pf_in_hook--;
         syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
         errno = saved;
@@ -138,7 +138,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
     }
     pf_thread_t *t = pf_self;
     tcpu_t *tc = t ? t->cpu : NULL;
-    if (pf_load_relaxed(&S.state) != ACTIVE || !tc) {
+    if (pf_load_relaxed(&cpu_state.state) != ACTIVE || !tc) {
         errno = saved;
         return;
     }
@@ -147,9 +147,9 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
     uint32_t n = unwind(ctx, frames);
     uint32_t id = intern(frames, n);
     if (id == 0)
-        pf_fetch_add_relaxed(&S.dropped, weight);
-    pf_fetch_add_relaxed(&S.stacks[id].samples, weight);
-    pf_fetch_add_relaxed(&S.samples, weight);
+        pf_fetch_add_relaxed(&cpu_state.dropped, weight);
+    pf_fetch_add_relaxed(&cpu_state.stacks[id].samples, weight);
+    pf_fetch_add_relaxed(&cpu_state.samples, weight);
     pf_owner_add(&tc->samples, weight);
     errno = saved;
 }
@@ -158,7 +158,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
 
 static void arm(pf_thread_t *t)
 {
-    if (pf_load_acquire(&S.state) != ACTIVE)
+    if (pf_load_acquire(&cpu_state.state) != ACTIVE)
         return;
     if (handler_replaced()) {
         stand_down("the program replaced SIGPROF's handler by a call pferris did not see", 0);
@@ -173,11 +173,11 @@ static void arm(pf_thread_t *t)
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_THREAD_ID;
     ev.sigev_signo = SIGPROF;
-    ev.sigev_value.sival_ptr = &S;
+    ev.sigev_value.sival_ptr = &cpu_state;
     ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
     if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &tc->timer) != 0)
         return;
-    long ns = 1000000000L / S.hz;
+    long ns = 1000000000L / cpu_state.hz;
     struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L}, {ns / 1000000000L, ns % 1000000000L}};
     if (timer_settime(tc->timer, 0, &its, NULL) != 0) {
         timer_delete(tc->timer);
@@ -185,7 +185,7 @@ static void arm(pf_thread_t *t)
     }
     pf_store_release(&tc->armed, 1);
     /* Stood down meanwhile: the walk over threads may have missed this one. */
-    if (pf_load_acquire(&S.state) == STOOD_DOWN && pf_exchange_acq_rel(&tc->armed, 0))
+    if (pf_load_acquire(&cpu_state.state) == STOOD_DOWN && pf_exchange_acq_rel(&tc->armed, 0))
         timer_delete(tc->timer);
 }
 
@@ -211,12 +211,12 @@ static void thread_end(pf_thread_t *t)
 /* restore: SIGPROF's disposition is still ours and goes back to what it was before pferris. */
 static void stand_down(const char *why, int restore)
 {
-    int st = pf_load_acquire(&S.state);
-    if (st == OFF || st == STOOD_DOWN || (int)getpid() != S.pid)
+    int st = pf_load_acquire(&cpu_state.state);
+    if (st == OFF || st == STOOD_DOWN || (int)getpid() != cpu_state.pid)
         return;
-    if (!pf_cas_acq_rel(&S.state, &st, STOOD_DOWN))
+    if (!pf_cas_acq_rel(&cpu_state.state, &st, STOOD_DOWN))
         return;
-    S.why = why;
+    cpu_state.why = why;
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         disarm(t);
     /* Only our own handler goes back: one the program installed by a call no interposer saw
@@ -224,7 +224,7 @@ static void stand_down(const char *why, int restore)
     if (!restore || handler_replaced())
         return;
     pf_in_hook++; /* our own sigaction interposer passes this one through */
-    sigaction(SIGPROF, &S.orig, NULL);
+    sigaction(SIGPROF, &cpu_state.orig, NULL);
     pf_in_hook--;
 }
 
@@ -276,64 +276,64 @@ static void load_unwinder(void)
     void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (!h)
         return;
-    *(void **)&S.init_local2 = dlsym(h, XSTR(unw_init_local2));
-    *(void **)&S.step = dlsym(h, XSTR(unw_step));
-    *(void **)&S.get_reg = dlsym(h, XSTR(unw_get_reg));
-    if (!S.init_local2 || !S.step || !S.get_reg) {
-        S.init_local2 = NULL;
+    *(void **)&cpu_state.init_local2 = dlsym(h, XSTR(unw_init_local2));
+    *(void **)&cpu_state.step = dlsym(h, XSTR(unw_step));
+    *(void **)&cpu_state.get_reg = dlsym(h, XSTR(unw_get_reg));
+    if (!cpu_state.init_local2 || !cpu_state.step || !cpu_state.get_reg) {
+        cpu_state.init_local2 = NULL;
         return;
     }
     /* One unwind now, in a normal context, so that libunwind's one-time set-up (its caches, its
      * first look at the loaded objects) is not done in the handler. */
     ucontext_t uc;
     unw_cursor_t c;
-    if (getcontext(&uc) == 0 && S.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
-        for (int i = 0; i < 8 && S.step(&c) > 0; i++)
+    if (getcontext(&uc) == 0 && cpu_state.init_local2(&c, (unw_context_t *)&uc, 0) == 0)
+        for (int i = 0; i < 8 && cpu_state.step(&c) > 0; i++)
             ;
 }
 
 void pf_cpu_init(int hz, int depth)
 {
-    S.hz = hz;
-    S.depth = depth < 1 ? 1 : depth > PF_CPU_MAX_DEPTH ? PF_CPU_MAX_DEPTH : depth;
-    S.pid = (int)getpid();
+    cpu_state.hz = hz;
+    cpu_state.depth = depth < 1 ? 1 : depth > PF_CPU_MAX_DEPTH ? PF_CPU_MAX_DEPTH : depth;
+    cpu_state.pid = (int)getpid();
     if (hz <= 0)
         return;
     /* SIGPROF belongs to the program when it (or its parent, across exec) set it up. */
     struct itimerval prof;
     pf_in_hook++;
-    int have_orig = sigaction(SIGPROF, NULL, &S.orig) == 0;
+    int have_orig = sigaction(SIGPROF, NULL, &cpu_state.orig) == 0;
     pf_in_hook--;
     if (!have_orig) {
-        S.why = "SIGPROF's disposition could not be read";
+        cpu_state.why = "SIGPROF's disposition could not be read";
         return;
     }
-    if (S.orig.sa_handler != SIG_DFL) {
-        S.why = "the program had a SIGPROF disposition of its own at start";
+    if (cpu_state.orig.sa_handler != SIG_DFL) {
+        cpu_state.why = "the program had a SIGPROF disposition of its own at start";
         return;
     }
     if (getitimer(ITIMER_PROF, &prof) == 0 &&
         (prof.it_value.tv_sec || prof.it_value.tv_usec)) {
-        S.why = "ITIMER_PROF was running at start";
+        cpu_state.why = "ITIMER_PROF was running at start";
         return;
     }
     int gprof = 0;
     dl_iterate_phdr(gprof_cb, &gprof);
     if (gprof) {
-        S.why = "the program is built for gprof (-pg), which uses SIGPROF";
+        cpu_state.why = "the program is built for gprof (-pg), which uses SIGPROF";
         return;
     }
-    S.pool = pf_arena_zalloc(POOL * sizeof *S.pool);
-    if (!S.pool) {
-        S.why = "out of memory";
+    cpu_state.pool = pf_arena_zalloc(POOL * sizeof *cpu_state.pool);
+    if (!cpu_state.pool) {
+        cpu_state.why = "out of memory";
         return;
     }
     load_unwinder();
-    S.mechanism = S.init_local2
+    cpu_state.mechanism = cpu_state.init_local2
                       ? "timer_create(CLOCK_THREAD_CPUTIME_ID) per thread, SIGPROF, libunwind"
                       : "timer_create(CLOCK_THREAD_CPUTIME_ID) per thread, SIGPROF, "
                         "interrupted instruction only (libunwind.so.8 not loaded)";
-    if (!S.init_local2)
+    if (!cpu_state.init_local2)
         pf_warn("CPU stacks are one frame deep: libunwind.so.8 could not be loaded "
                 "(apt-get install libunwind8)");
     struct sigaction sa;
@@ -345,11 +345,11 @@ void pf_cpu_init(int hz, int depth)
     int rc = sigaction(SIGPROF, &sa, NULL);
     pf_in_hook--;
     if (rc != 0) {
-        S.why = "SIGPROF's handler could not be installed";
+        cpu_state.why = "SIGPROF's handler could not be installed";
         return;
     }
-    S.why = NULL;
-    pf_store_release(&S.state, ACTIVE);
+    cpu_state.why = NULL;
+    pf_store_release(&cpu_state.state, ACTIVE);
     pf_thread_set_sampler_hooks(thread_start, thread_end);
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         if (t == pf_self)
@@ -365,23 +365,23 @@ void pf_cpu_program_wants_sigprof(const char *why)
 
 int pf_cpu_hidden_sigprof(struct sigaction *old)
 {
-    int st = pf_load_acquire(&S.state);
+    int st = pf_load_acquire(&cpu_state.state);
     if (!old || (st != ACTIVE && st != STOPPED))
         return 0;
-    *old = S.orig;
+    *old = cpu_state.orig;
     return 1;
 }
 
 void pf_cpu_stop(void)
 {
     int st = ACTIVE;
-    pf_cas_acq_rel(&S.state, &st, STOPPED);
+    pf_cas_acq_rel(&cpu_state.state, &st, STOPPED);
 }
 
 void pf_cpu_exec_begin(void)
 {
     pf_thread_t *t = pf_self;
-    if (t && (int)getpid() == S.pid)
+    if (t && (int)getpid() == cpu_state.pid)
         disarm(t);
 }
 
@@ -389,20 +389,20 @@ void pf_cpu_exec_failed(void)
 {
     int saved = errno;
     pf_thread_t *t = pf_self;
-    if (t && (int)getpid() == S.pid)
+    if (t && (int)getpid() == cpu_state.pid)
         arm(t);
     errno = saved;
 }
 
 void pf_cpu_after_fork(void)
 {
-    S.pid = (int)getpid();
-    int st = pf_load_acquire(&S.state);
+    cpu_state.pid = (int)getpid();
+    int st = pf_load_acquire(&cpu_state.state);
     if (st == OFF)
         return;
     for (uint32_t i = 0; i < PF_CPU_MAX_STACKS; i++)
-        S.stacks[i].samples = 0;
-    S.samples = S.dropped = 0;
+        cpu_state.stacks[i].samples = 0;
+    cpu_state.samples = cpu_state.dropped = 0;
     pf_thread_t *t = pf_self;
     if (t && t->cpu) {
         tcpu_t *tc = t->cpu;
@@ -423,19 +423,19 @@ static int by_samples_desc(const void *a, const void *b)
 
 size_t pf_cpu_collect(pf_cpu_view_t *out)
 {
-    uint32_t n = pf_load_relaxed(&S.nstacks);
+    uint32_t n = pf_load_relaxed(&cpu_state.nstacks);
     if (n > PF_CPU_MAX_STACKS)
         n = PF_CPU_MAX_STACKS;
     size_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t samples = pf_load_relaxed(&S.stacks[i].samples);
+        uint64_t samples = pf_load_relaxed(&cpu_state.stacks[i].samples);
         if (!samples)
             continue;
         /* A stack with samples was published through its slot before its first count. */
         out[k++] = (pf_cpu_view_t){
             .id = i,
-            .depth = i ? S.stacks[i].depth : 0,
-            .frames = i ? (void *const *)&S.pool[S.stacks[i].first] : NULL,
+            .depth = i ? cpu_state.stacks[i].depth : 0,
+            .frames = i ? (void *const *)&cpu_state.pool[cpu_state.stacks[i].first] : NULL,
             .samples = samples,
         };
     }
@@ -451,16 +451,16 @@ uint64_t pf_cpu_thread_samples(const pf_thread_t *t)
 
 void pf_cpu_info(pf_cpu_info_t *out)
 {
-    int st = pf_load_acquire(&S.state);
-    if ((st == ACTIVE || st == STOPPED) && (int)getpid() == S.pid && handler_replaced()) {
-        S.state = ACTIVE;
+    int st = pf_load_acquire(&cpu_state.state);
+    if ((st == ACTIVE || st == STOPPED) && (int)getpid() == cpu_state.pid && handler_replaced()) {
+        cpu_state.state = ACTIVE;
         stand_down("the program replaced SIGPROF's handler by a call pferris did not see", 0);
-        st = pf_load_acquire(&S.state);
+        st = pf_load_acquire(&cpu_state.state);
     }
-    out->hz = S.hz;
+    out->hz = cpu_state.hz;
     out->active = st == ACTIVE || st == STOPPED;
-    out->mechanism = S.mechanism;
-    out->inactive_why = out->active ? NULL : S.why;
-    out->samples = pf_load_relaxed(&S.samples);
-    out->dropped = pf_load_relaxed(&S.dropped);
+    out->mechanism = cpu_state.mechanism;
+    out->inactive_why = out->active ? NULL : cpu_state.why;
+    out->samples = pf_load_relaxed(&cpu_state.samples);
+    out->dropped = pf_load_relaxed(&cpu_state.dropped);
 }

@@ -58,7 +58,7 @@ static struct {
     int64_t live __attribute__((aligned(PF_CACHELINE)));
     int64_t peak;
     int64_t base;
-} g;
+} heap_live;
 
 void pf_heap_flush(pf_heap_thread_t *h)
 {
@@ -66,10 +66,10 @@ void pf_heap_flush(pf_heap_thread_t *h)
     if (d == 0)
         return;
     pf_store_relaxed(&h->pending, 0);
-    int64_t live = pf_add_fetch_relaxed(&g.live, d);
+    int64_t live = pf_add_fetch_relaxed(&heap_live.live, d);
     if (d > 0) {
-        int64_t peak = pf_load_relaxed(&g.peak);
-        while (live > peak && !pf_cas_relaxed(&g.peak, &peak, live))
+        int64_t peak = pf_load_relaxed(&heap_live.peak);
+        while (live > peak && !pf_cas_relaxed(&heap_live.peak, &peak, live))
             ;
     }
     pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
@@ -93,8 +93,8 @@ void pf_heap_totals(pf_heap_totals_t *out)
     }
     out->usable_in = (uint64_t)in;
     out->bytes_freed = (uint64_t)freed;
-    out->live = pf_load_relaxed(&g.base) + in - freed;
-    int64_t peak = pf_load_relaxed(&g.peak);
+    out->live = pf_load_relaxed(&heap_live.base) + in - freed;
+    int64_t peak = pf_load_relaxed(&heap_live.peak);
     out->peak = peak > out->live ? peak : out->live;
 }
 
@@ -102,7 +102,7 @@ void pf_heap_before_thread_reset(void)
 {
     pf_heap_totals_t t;
     pf_heap_totals(&t);
-    g.base = t.live;
-    g.live = t.live;
-    g.peak = t.live;
+    heap_live.base = t.live;
+    heap_live.live = t.live;
+    heap_live.peak = t.live;
 }

@@ -34,23 +34,23 @@ static struct {
     size_t len;
     int truncated;
     long long seq;
-} L;
+} live_state;
 
 static int atfork_done;
 
 static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void put(const char *fmt, ...)
 {
-    if (L.truncated)
+    if (live_state.truncated)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(L.buf + L.len, sizeof L.buf - L.len, fmt, ap);
+    int n = vsnprintf(live_state.buf + live_state.len, sizeof live_state.buf - live_state.len, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof L.buf - L.len - 8) /* room for "end\n" stays */
-        L.truncated = 1;
+    if (n < 0 || (size_t)n >= sizeof live_state.buf - live_state.len - 8) /* room for "end\n" stays */
+        live_state.truncated = 1;
     else
-        L.len += (size_t)n;
+        live_state.len += (size_t)n;
 }
 
 static void put_counter(const char *name, long long value, void *arg)
@@ -75,21 +75,21 @@ static int snapshot(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    L.len = 0;
-    L.truncated = 0;
-    put("pferris-live 1\npid %d\nseq %lld\nt %.6f\nmono %lld.%09ld\nthreads %d %d\n", L.pid,
-        ++L.seq, pf_clock_now_sec(), (long long)ts.tv_sec, ts.tv_nsec, pf_thread_live(),
+    live_state.len = 0;
+    live_state.truncated = 0;
+    put("pferris-live 1\npid %d\nseq %lld\nt %.6f\nmono %lld.%09ld\nthreads %d %d\n", live_state.pid,
+        ++live_state.seq, pf_clock_now_sec(), (long long)ts.tv_sec, ts.tv_nsec, pf_thread_live(),
         pf_thread_max_concurrent());
     pf_profile_counters_foreach(put_counter, NULL);
-    memcpy(L.buf + L.len, "end\n", 4); /* always fits: put() keeps the room */
-    L.len += 4;
+    memcpy(live_state.buf + live_state.len, "end\n", 4); /* always fits: put() keeps the room */
+    live_state.len += 4;
 
-    int fd = open(L.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(live_state.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
     size_t off = 0;
-    while (off < L.len) {
-        ssize_t w = write(fd, L.buf + off, L.len - off);
+    while (off < live_state.len) {
+        ssize_t w = write(fd, live_state.buf + off, live_state.len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -100,7 +100,7 @@ static int snapshot(void)
         off += (size_t)w;
     }
     close(fd);
-    return rename(L.tmp, L.path) == 0 ? 0 : -errno;
+    return rename(live_state.tmp, live_state.path) == 0 ? 0 : -errno;
 }
 
 static void *sampler(void *arg)
@@ -111,7 +111,7 @@ static void *sampler(void *arg)
         int rc = snapshot();
         if (rc < 0) {
             pf_warn("%s: cannot write live counters to %s (%s); the tuner will see none",
-                    PF_LIVE_ENV, L.path, strerror(-rc));
+                    PF_LIVE_ENV, live_state.path, strerror(-rc));
             break;
         }
         if (pf_thread_internal_sleep(PF_LIVE_PERIOD_MS))
@@ -124,7 +124,7 @@ static void *sampler(void *arg)
 static void after_fork_child(void)
 {
     /* The sampler thread did not survive the fork; the child is a process of the trial too. */
-    pf_store_relaxed(&L.pid, 0);
+    pf_store_relaxed(&live_state.pid, 0);
     pf_live_start();
 }
 
@@ -133,16 +133,16 @@ void pf_live_start(void)
     int saved = errno;
     const char *dir = getenv(PF_LIVE_ENV);
     int pid = (int)getpid();
-    if (!dir || !*dir || pf_load_relaxed(&L.pid) == pid)
+    if (!dir || !*dir || pf_load_relaxed(&live_state.pid) == pid)
         goto out;
-    int n1 = snprintf(L.path, sizeof L.path, "%s/" PF_LIVE_PREFIX "%d", dir, pid);
-    int n2 = snprintf(L.tmp, sizeof L.tmp, "%s/.live.%d.tmp", dir, pid);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof L.path || (size_t)n2 >= sizeof L.tmp) {
+    int n1 = snprintf(live_state.path, sizeof live_state.path, "%s/" PF_LIVE_PREFIX "%d", dir, pid);
+    int n2 = snprintf(live_state.tmp, sizeof live_state.tmp, "%s/.live.%d.tmp", dir, pid);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof live_state.path || (size_t)n2 >= sizeof live_state.tmp) {
         pf_warn("%s is too long a path; live counters are off", PF_LIVE_ENV);
         goto out;
     }
-    L.seq = 0;
-    pf_store_relaxed(&L.pid, pid);
+    live_state.seq = 0;
+    pf_store_relaxed(&live_state.pid, pid);
     if (!atfork_done) {
         atfork_done = 1;
         pthread_atfork(NULL, NULL, after_fork_child);

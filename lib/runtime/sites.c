@@ -61,7 +61,7 @@ static struct {
     uint64_t *keys, *values;
     uint32_t table_log;
     int started;
-} S = {.nsites = 1, .why = "not started"};
+} sites_state = {.nsites = 1, .why = "not started"};
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
@@ -92,42 +92,42 @@ static void text_of(const void *addr, uintptr_t *lo, uintptr_t *hi)
 
 int pf_sites_in_unwinder(const void *addr)
 {
-    return (uintptr_t)addr >= S.unw_lo && (uintptr_t)addr < S.unw_hi;
+    return (uintptr_t)addr >= sites_state.unw_lo && (uintptr_t)addr < sites_state.unw_hi;
 }
 
 void pf_sites_init(long long mean, int depth)
 {
-    S.mean = mean;
-    S.depth = depth < 1 ? 1 : depth > PF_MAX_DEPTH ? PF_MAX_DEPTH : depth;
-    pf_store_release(&S.started, 1);
+    sites_state.mean = mean;
+    sites_state.depth = depth < 1 ? 1 : depth > PF_MAX_DEPTH ? PF_MAX_DEPTH : depth;
+    pf_store_release(&sites_state.started, 1);
     if (mean <= 0) {
-        S.why = "PFERRIS_SAMPLE=0";
+        sites_state.why = "PFERRIS_SAMPLE=0";
         return;
     }
     /* libunwind is loaded privately (RTLD_LOCAL): it also defines _Unwind_RaiseException and
      * friends, which must not take the place of the program's own unwinder for exceptions. */
     void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (h)
-        *(void **)&S.backtrace = dlsym(h, "unw_backtrace");
-    if (!S.backtrace) {
-        S.why = "libunwind.so.8 could not be loaded";
+        *(void **)&sites_state.backtrace = dlsym(h, "unw_backtrace");
+    if (!sites_state.backtrace) {
+        sites_state.why = "libunwind.so.8 could not be loaded";
         pf_warn("call sites are off: libunwind.so.8 could not be loaded (apt-get install libunwind8)");
         return;
     }
-    S.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
-    size_t n = (size_t)1 << S.table_log;
-    S.keys = pf_arena_zalloc(n * sizeof *S.keys);
-    S.values = pf_arena_zalloc(n * sizeof *S.values);
-    if (!S.keys || !S.values) {
-        S.why = "out of memory";
+    sites_state.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
+    size_t n = (size_t)1 << sites_state.table_log;
+    sites_state.keys = pf_arena_zalloc(n * sizeof *sites_state.keys);
+    sites_state.values = pf_arena_zalloc(n * sizeof *sites_state.values);
+    if (!sites_state.keys || !sites_state.values) {
+        sites_state.why = "out of memory";
         return;
     }
 #if PF_PRELOAD
-    text_of((const void *)(uintptr_t)pf_sites_init, &S.self_lo, &S.self_hi);
+    text_of((const void *)(uintptr_t)pf_sites_init, &sites_state.self_lo, &sites_state.self_hi);
 #endif
-    text_of((const void *)(uintptr_t)S.backtrace, &S.unw_lo, &S.unw_hi);
-    S.why = NULL;
-    pf_store_release(&S.active, 1);
+    text_of((const void *)(uintptr_t)sites_state.backtrace, &sites_state.unw_lo, &sites_state.unw_hi);
+    sites_state.why = NULL;
+    pf_store_release(&sites_state.active, 1);
     pf_sites_thread_start(); /* this thread's, before main */
 }
 
@@ -140,24 +140,24 @@ void pf_sites_init(long long mean, int depth)
  * starts puts the block at the bottom of the heap, before the program allocates. */
 void pf_sites_thread_start(void)
 {
-    if (!pf_load_acquire(&S.active) || pf_in_hook)
+    if (!pf_load_acquire(&sites_state.active) || pf_in_hook)
         return;
     int saved = errno;
     void *buf[2];
     pf_in_hook++;
-    S.backtrace(buf, 2);
+    sites_state.backtrace(buf, 2);
     pf_in_hook--;
     errno = saved;
 }
 
 void pf_sites_info(pf_sites_info_t *out)
 {
-    out->mean = S.mean;
-    out->depth = S.depth;
-    out->active = pf_load_acquire(&S.active);
-    out->inactive_why = out->active ? NULL : S.why;
-    out->sites_folded = pf_load_relaxed(&S.folded);
-    out->untracked = pf_load_relaxed(&S.untracked);
+    out->mean = sites_state.mean;
+    out->depth = sites_state.depth;
+    out->active = pf_load_acquire(&sites_state.active);
+    out->inactive_why = out->active ? NULL : sites_state.why;
+    out->sites_folded = pf_load_relaxed(&sites_state.folded);
+    out->untracked = pf_load_relaxed(&sites_state.untracked);
 }
 
 /* ---- the countdown ---------------------------------------------------------------------- */
@@ -172,11 +172,11 @@ static double uniform(uint64_t *s)
     return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
 }
 
-/* Bytes to the next sample: exponential with mean S.mean (a Poisson process over bytes). */
+/* Bytes to the next sample: exponential with mean sites_state.mean (a Poisson process over bytes). */
 static int64_t next_interval(uint64_t *rng)
 {
     double u = uniform(rng);
-    double v = -log1p(-u) * (double)S.mean; /* u in [0, 1): -log(1 - u) is finite */
+    double v = -log1p(-u) * (double)sites_state.mean; /* u in [0, 1): -log(1 - u) is finite */
     return v > 4e18 ? (int64_t)4e18 : (int64_t)v + 1;
 }
 
@@ -190,29 +190,29 @@ static uint32_t intern_site(void **frames, uint32_t depth)
     h ^= depth;
     uint32_t mine = 0;
     for (uint32_t i = 0; i < SITE_SLOTS; i++) {
-        uint32_t *slot = &S.slots[(h + i) & (SITE_SLOTS - 1)];
+        uint32_t *slot = &sites_state.slots[(h + i) & (SITE_SLOTS - 1)];
         uint32_t v = pf_load_acquire(slot);
         if (v == 0) {
             if (!mine) {
-                mine = pf_take_below(&S.nsites, PF_MAX_SITES);
+                mine = pf_take_below(&sites_state.nsites, PF_MAX_SITES);
                 if (mine >= PF_MAX_SITES) {
-                    pf_fetch_add_relaxed(&S.folded, 1);
+                    pf_fetch_add_relaxed(&sites_state.folded, 1);
                     return 0;
                 }
                 void **copy = pf_arena_zalloc(depth * sizeof *copy);
                 if (!copy)
                     return 0;
                 memcpy(copy, frames, depth * sizeof *copy);
-                S.sites[mine] = (site_t){.hash = h, .depth = depth, .frames = copy};
+                sites_state.sites[mine] = (site_t){.hash = h, .depth = depth, .frames = copy};
             }
             if (pf_cas_acq_rel(slot, &v, mine + 1))
                 return mine;
         }
-        site_t *s = &S.sites[v - 1];
+        site_t *s = &sites_state.sites[v - 1];
         if (s->hash == h && s->depth == depth &&
             memcmp(s->frames, frames, depth * sizeof *frames) == 0) {
             if (mine) /* lost a race for the same stack: our copy stays unused */
-                S.sites[mine].depth = 0;
+                sites_state.sites[mine].depth = 0;
             return v - 1;
         }
     }
@@ -248,15 +248,15 @@ static inline uint64_t block_slot(uint64_t a)
 
 static void remember(void *p, uint32_t site, uint64_t weighted)
 {
-    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
+    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << sites_state.table_log) - 1;
     uint64_t h = block_slot(key);
     if (weighted >= (uint64_t)1 << WEIGHT_BITS)
         weighted = ((uint64_t)1 << WEIGHT_BITS) - 1;
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *k = &S.keys[(h + i) & mask];
+        uint64_t *k = &sites_state.keys[(h + i) & mask];
         uint64_t v = pf_load_acquire(k);
         if ((v == EMPTY || v == TOMBSTONE) && pf_cas_acq_rel(k, &v, BUSY)) {
-            pf_store_relaxed(&S.values[(h + i) & mask], (uint64_t)site << WEIGHT_BITS | weighted);
+            pf_store_relaxed(&sites_state.values[(h + i) & mask], (uint64_t)site << WEIGHT_BITS | weighted);
             pf_store_release(k, key);
             uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
             /* Saturates and then stays: such a slot always takes the lookup. */
@@ -267,23 +267,23 @@ static void remember(void *p, uint32_t site, uint64_t weighted)
             return;
         }
     }
-    pf_fetch_add_relaxed(&S.untracked, 1);
+    pf_fetch_add_relaxed(&sites_state.untracked, 1);
 }
 
 void pf_sites_forget(pf_thread_t *t, void *p)
 {
-    if (!S.keys)
+    if (!sites_state.keys)
         return;
-    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << S.table_log) - 1;
+    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << sites_state.table_log) - 1;
     uint64_t h = block_slot(key);
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *k = &S.keys[(h + i) & mask];
+        uint64_t *k = &sites_state.keys[(h + i) & mask];
         uint64_t v = pf_load_acquire(k);
         if (v == EMPTY)
             return;
         if (v != key)
             continue;
-        uint64_t value = pf_load_relaxed(&S.values[(h + i) & mask]);
+        uint64_t value = pf_load_relaxed(&sites_state.values[(h + i) & mask]);
         pf_store_release(k, TOMBSTONE); /* only the thread freeing p gets here */
         uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
         uint8_t c = pf_load_relaxed(f);
@@ -323,37 +323,37 @@ static int stack_has_room(const pf_thread_t *t)
 static __attribute__((noinline)) uint32_t unwind_site(void)
 {
     void *buf[PF_MAX_DEPTH + 16];
-    int n = S.backtrace(buf, S.depth + 16);
+    int n = sites_state.backtrace(buf, sites_state.depth + 16);
     int skip = 2; /* this function and pf_sites_sample */
 #if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+    while (skip < n && (uintptr_t)buf[skip] >= sites_state.self_lo && (uintptr_t)buf[skip] < sites_state.self_hi)
         skip++;
 #endif
     int depth = n - skip;
-    if (depth > S.depth)
-        depth = S.depth;
+    if (depth > sites_state.depth)
+        depth = sites_state.depth;
     return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
 }
 
 void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
 {
     pf_heap_thread_t *h = &t->heap;
-    if (!pf_load_acquire(&S.active)) {
+    if (!pf_load_acquire(&sites_state.active)) {
         /* Before the session starts, look again at the next allocation (there are few, and
          * the first one after the start must be decided afresh); once it is known to be off,
          * practically never. */
-        h->sample_left = pf_load_relaxed(&S.started) ? INT64_MAX / 2 : -1;
+        h->sample_left = pf_load_relaxed(&sites_state.started) ? INT64_MAX / 2 : -1;
         return;
     }
     if (!h->rng) {
         /* First sample decision of this thread: draw its first interval, unbiased. */
         h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_clock_ticks() ^ 1;
-        h->sample_left = S.mean == 1 ? -1 : next_interval(&h->rng) + h->sample_left;
-        if (S.mean != 1 && h->sample_left >= 0)
+        h->sample_left = sites_state.mean == 1 ? -1 : next_interval(&h->rng) + h->sample_left;
+        if (sites_state.mean != 1 && h->sample_left >= 0)
             return;
     }
     double prob;
-    if (S.mean == 1) {
+    if (sites_state.mean == 1) {
         h->sample_left = -1; /* every allocation, weight 1 */
         prob = 1.0;
     } else {
@@ -361,9 +361,9 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
         while (left < 0)
             left += next_interval(&h->rng);
         h->sample_left = left;
-        prob = -expm1(-(double)size / (double)S.mean); /* 1 - exp(-size / mean) */
+        prob = -expm1(-(double)size / (double)sites_state.mean); /* 1 - exp(-size / mean) */
         if (prob <= 0)
-            prob = 1.0 / (double)S.mean; /* size 0: as likely as one byte */
+            prob = 1.0 / (double)sites_state.mean; /* size 0: as likely as one byte */
     }
     if (pf_in_hook)
         return;
@@ -396,7 +396,7 @@ static int by_bytes_desc(const void *a, const void *b)
 
 size_t pf_sites_collect(pf_site_view_t *out)
 {
-    uint32_t n = pf_load_relaxed(&S.nsites);
+    uint32_t n = pf_load_relaxed(&sites_state.nsites);
     if (n > PF_MAX_SITES)
         n = PF_MAX_SITES;
     memset(out, 0, n * sizeof *out);
@@ -424,8 +424,8 @@ size_t pf_sites_collect(pf_site_view_t *out)
             continue;
         out[k] = out[i];
         out[k].id = i;
-        out[k].depth = i ? S.sites[i].depth : 0;
-        out[k].frames = i ? (void *const *)S.sites[i].frames : NULL;
+        out[k].depth = i ? sites_state.sites[i].depth : 0;
+        out[k].frames = i ? (void *const *)sites_state.sites[i].frames : NULL;
         k++;
     }
     qsort(out, k, sizeof *out, by_bytes_desc);
@@ -445,27 +445,27 @@ void pf_sites_after_fork(void)
 
 uint32_t pf_sites_capture(int callers)
 {
-    if (!pf_load_acquire(&S.active))
+    if (!pf_load_acquire(&sites_state.active))
         return 0;
     void *buf[PF_MAX_DEPTH + 16];
-    int n = S.backtrace(buf, S.depth + 16 + callers);
+    int n = sites_state.backtrace(buf, sites_state.depth + 16 + callers);
     int skip = 1 + callers; /* this function and the caller's own frames */
 #if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= S.self_lo && (uintptr_t)buf[skip] < S.self_hi)
+    while (skip < n && (uintptr_t)buf[skip] >= sites_state.self_lo && (uintptr_t)buf[skip] < sites_state.self_hi)
         skip++;
 #endif
     int depth = n - skip;
-    if (depth > S.depth)
-        depth = S.depth;
+    if (depth > sites_state.depth)
+        depth = sites_state.depth;
     return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
 }
 
 void *const *pf_sites_frames(uint32_t id, uint32_t *depth)
 {
-    if (id == 0 || id >= PF_MAX_SITES || id >= pf_load_relaxed(&S.nsites)) {
+    if (id == 0 || id >= PF_MAX_SITES || id >= pf_load_relaxed(&sites_state.nsites)) {
         *depth = 0;
         return NULL;
     }
-    *depth = S.sites[id].depth;
-    return (void *const *)S.sites[id].frames;
+    *depth = sites_state.sites[id].depth;
+    return (void *const *)sites_state.sites[id].frames;
 }

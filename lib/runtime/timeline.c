@@ -73,7 +73,7 @@ static struct {
     pf_name_stats_t *scratch;
     int want;                    /* samples are configured (base_ms > 0) and memory is there */
     double ticks_per_ms;
-} S;
+} tl_state;
 
 /* ---- intervals (the owning thread) ------------------------------------------------------ */
 
@@ -141,22 +141,22 @@ static void sample_now(pf_timeline_sample_t *v)
     pf_heap_totals(&h);
     v->live = h.live;
     v->threads = pf_thread_live();
-    if (S.scratch) {
-        uint32_t n = pf_name_limit(), nc = pf_load_relaxed(&S.ncounters);
-        pf_profile_collect(pferris_default(), S.scratch, n);
+    if (tl_state.scratch) {
+        uint32_t n = pf_name_limit(), nc = pf_load_relaxed(&tl_state.ncounters);
+        pf_profile_collect(pferris_default(), tl_state.scratch, n);
         for (uint32_t i = 0; i < n; i++) {
-            if (!(S.scratch[i].kinds & PF_KIND_COUNTER))
+            if (!(tl_state.scratch[i].kinds & PF_KIND_COUNTER))
                 continue;
             uint32_t k = 0;
-            while (k < nc && S.counter_id[k] != i)
+            while (k < nc && tl_state.counter_id[k] != i)
                 k++;
             if (k == nc) {
                 if (nc == PF_TIMELINE_COUNTERS)
                     continue;
-                S.counter_id[nc] = i;
-                pf_store_release(&S.ncounters, ++nc);
+                tl_state.counter_id[nc] = i;
+                pf_store_release(&tl_state.ncounters, ++nc);
             }
-            v->c[k] = S.scratch[i].counter;
+            v->c[k] = tl_state.scratch[i].counter;
         }
     }
     v->ticks = pf_clock_ticks();
@@ -166,25 +166,25 @@ static void sample_take(void)
 {
     pf_timeline_sample_t v;
     sample_now(&v);
-    uint32_t n = S.n;
+    uint32_t n = tl_state.n;
     if (n == PF_TIMELINE_SAMPLES) {
         /* Keep every other sample: the same span at half the resolution. */
         /* An acquire-release RMW, not a store and a fence (which TSan cannot follow): the
          * rewrites below cannot move before the odd sequence number. */
-        uint32_t seq = __atomic_fetch_add(&S.seq, 1, __ATOMIC_ACQ_REL);
+        uint32_t seq = __atomic_fetch_add(&tl_state.seq, 1, __ATOMIC_ACQ_REL);
         for (uint32_t i = 0; i < PF_TIMELINE_SAMPLES / 2; i++) {
             pf_timeline_sample_t keep;
-            sample_load(&keep, &S.s[2 * i]);
-            sample_store(&S.s[i], &keep);
+            sample_load(&keep, &tl_state.s[2 * i]);
+            sample_store(&tl_state.s[i], &keep);
         }
         n = PF_TIMELINE_SAMPLES / 2;
-        pf_store_relaxed(&S.n, n);
-        pf_store_relaxed(&S.halvings, S.halvings + 1);
-        pf_store_relaxed(&S.period_ms, S.period_ms * 2);
-        pf_store_release(&S.seq, seq + 2);
+        pf_store_relaxed(&tl_state.n, n);
+        pf_store_relaxed(&tl_state.halvings, tl_state.halvings + 1);
+        pf_store_relaxed(&tl_state.period_ms, tl_state.period_ms * 2);
+        pf_store_release(&tl_state.seq, seq + 2);
     }
-    sample_store(&S.s[n], &v);
-    pf_store_release(&S.n, n + 1);
+    sample_store(&tl_state.s[n], &v);
+    pf_store_release(&tl_state.n, n + 1);
 }
 
 /* The session's periodic work (checkpoints): called after each sample on the sampler thread,
@@ -209,7 +209,7 @@ static void *sampler(void *arg)
     do {
         sample_take();
         tick();
-    } while (!pf_thread_internal_sleep(pf_load_relaxed(&S.period_ms)));
+    } while (!pf_thread_internal_sleep(pf_load_relaxed(&tl_state.period_ms)));
     return NULL;
 }
 
@@ -219,11 +219,11 @@ static void *sampler(void *arg)
 static void sampler_start(void)
 {
     int none = 0;
-    if (!S.want || !pf_cas_acq_rel(&S.pid, &none, (int)getpid()))
+    if (!tl_state.want || !pf_cas_acq_rel(&tl_state.pid, &none, (int)getpid()))
         return;
     int rc = pf_thread_spawn(sampler, NULL, 128 * 1024, 1, "pferris-sampler");
     if (rc != 0) {
-        pf_store_relaxed(&S.want, 0); /* and the heap flushes do not take over a half state */
+        pf_store_relaxed(&tl_state.want, 0); /* and the heap flushes do not take over a half state */
         pf_warn("cannot start the heap timeline thread (%s); the report has no samples",
                 strerror(rc));
     }
@@ -231,7 +231,7 @@ static void sampler_start(void)
 
 void pf_timeline_threads_begin(void)
 {
-    if (pf_unlikely(pf_load_relaxed(&S.want)) && pf_load_relaxed(&S.pid) == 0)
+    if (pf_unlikely(pf_load_relaxed(&tl_state.want)) && pf_load_relaxed(&tl_state.pid) == 0)
         sampler_start();
 }
 
@@ -239,15 +239,15 @@ static void heap_tick(void)
 {
     /* Only while the process has a single thread (no sampler yet): the caller is then the only
      * writer of the samples. */
-    if (pf_load_relaxed(&S.pid) != 0)
+    if (pf_load_relaxed(&tl_state.pid) != 0)
         return;
     tick();
-    if (!pf_load_relaxed(&S.want))
+    if (!pf_load_relaxed(&tl_state.want))
         return;
-    uint32_t n = pf_load_relaxed(&S.n);
+    uint32_t n = pf_load_relaxed(&tl_state.n);
     uint64_t now = pf_clock_ticks();
-    double need = (double)pf_load_relaxed(&S.period_ms) * S.ticks_per_ms;
-    if (n && (double)(now - pf_load_relaxed(&S.s[n - 1].ticks)) < need)
+    double need = (double)pf_load_relaxed(&tl_state.period_ms) * tl_state.ticks_per_ms;
+    if (n && (double)(now - pf_load_relaxed(&tl_state.s[n - 1].ticks)) < need)
         return;
     sample_take();
 }
@@ -258,7 +258,7 @@ void pf_timeline_start(void)
 {
     int saved = errno;
     int on = pf_env_bool("PFERRIS_TIMELINE", 1);
-    S.base_ms = pf_env_ll("PFERRIS_INTERVAL_MS", on ? DEFAULT_INTERVAL_MS : 0, 0, 3600000,
+    tl_state.base_ms = pf_env_ll("PFERRIS_INTERVAL_MS", on ? DEFAULT_INTERVAL_MS : 0, 0, 3600000,
                           "a number of milliseconds");
     pf_store_relaxed(&pf_timeline_on, on);
     if (on) {
@@ -266,13 +266,13 @@ void pf_timeline_start(void)
         pf_store_relaxed(&pf_waits_interval_sink, interval);
     }
     pf_heap_set_flush_hook(heap_tick);
-    if (S.base_ms > 0) {
-        S.s = pf_arena_zalloc(PF_TIMELINE_SAMPLES * sizeof *S.s);
-        S.scratch = pf_arena_zalloc(PF_MAX_NAMES * sizeof *S.scratch);
-        S.period_ms = S.base_ms;
-        S.ticks_per_ms = 1e-3 / pf_clock_ticks_to_sec(1);
-        if (S.s && S.scratch)
-            pf_store_release(&S.want, 1);
+    if (tl_state.base_ms > 0) {
+        tl_state.s = pf_arena_zalloc(PF_TIMELINE_SAMPLES * sizeof *tl_state.s);
+        tl_state.scratch = pf_arena_zalloc(PF_MAX_NAMES * sizeof *tl_state.scratch);
+        tl_state.period_ms = tl_state.base_ms;
+        tl_state.ticks_per_ms = 1e-3 / pf_clock_ticks_to_sec(1);
+        if (tl_state.s && tl_state.scratch)
+            pf_store_release(&tl_state.want, 1);
         else
             pf_warn("no memory for the heap timeline; PFERRIS_INTERVAL_MS is ignored");
     }
@@ -291,35 +291,35 @@ void pf_timeline_after_fork(void)
     }
     buffers = b && b != no_buffer && b->cap ? 1 : 0;
     unbuffered_drops = 0;
-    S.n = 0;
-    S.seq = 0;
-    S.halvings = 0;
-    S.ncounters = 0;
-    S.period_ms = S.base_ms;
-    S.pid = 0; /* the sampler did not survive the fork: it starts again with a second thread */
+    tl_state.n = 0;
+    tl_state.seq = 0;
+    tl_state.halvings = 0;
+    tl_state.ncounters = 0;
+    tl_state.period_ms = tl_state.base_ms;
+    tl_state.pid = 0; /* the sampler did not survive the fork: it starts again with a second thread */
 }
 
 /* 0 samples if the sampler kept rewriting the array through every retry, which a
  * stopped-at-exit sampler never does. */
 uint32_t pf_timeline_samples(pf_timeline_sample_t *out, uint32_t *halvings)
 {
-    if (!S.s || !pf_load_relaxed(&S.want))
+    if (!tl_state.s || !pf_load_relaxed(&tl_state.want))
         return 0;
     for (int tries = 0; tries < 1000; tries++) {
-        uint32_t s1 = pf_load_acquire(&S.seq);
+        uint32_t s1 = pf_load_acquire(&tl_state.seq);
         if (s1 & 1) {
             sched_yield();
             continue;
         }
-        uint32_t n = pf_load_acquire(&S.n);
+        uint32_t n = pf_load_acquire(&tl_state.n);
         if (n > PF_TIMELINE_SAMPLES)
             n = PF_TIMELINE_SAMPLES;
         for (uint32_t i = 0; i < n; i++)
-            sample_load(&out[i], &S.s[i]);
-        *halvings = pf_load_relaxed(&S.halvings);
+            sample_load(&out[i], &tl_state.s[i]);
+        *halvings = pf_load_relaxed(&tl_state.halvings);
         /* Reads the sequence again with an RMW that adds nothing: acquire-release, so the copy
          * above cannot move after it (the fence form of this TSan cannot follow). */
-        if (__atomic_fetch_add(&S.seq, 0, __ATOMIC_ACQ_REL) == s1)
+        if (__atomic_fetch_add(&tl_state.seq, 0, __ATOMIC_ACQ_REL) == s1)
             return n;
     }
     return 0;
@@ -348,9 +348,9 @@ void pf_timeline_info(pf_timeline_info_t *out)
 {
     memset(out, 0, sizeof *out);
     out->enabled = pf_load_relaxed(&pf_timeline_on);
-    out->interval_ms = S.base_ms;
-    out->sampling = S.s && pf_load_relaxed(&S.want);
-    out->ncounters = pf_load_acquire(&S.ncounters);
+    out->interval_ms = tl_state.base_ms;
+    out->sampling = tl_state.s && pf_load_relaxed(&tl_state.want);
+    out->ncounters = pf_load_acquire(&tl_state.ncounters);
     for (uint32_t k = 0; k < out->ncounters; k++)
-        out->counter_id[k] = S.counter_id[k];
+        out->counter_id[k] = tl_state.counter_id[k];
 }

@@ -36,7 +36,7 @@ static struct {
     uint32_t used;
     uint64_t dropped;
     double mean_ticks; /* PF_WAIT_SAMPLE_NS in ticks; 0 until the first wait */
-} W;
+} waits_state;
 
 const char *pf_waits_kind_name(pf_wait_kind_t kind)
 {
@@ -56,10 +56,10 @@ static const char *interval_name(pf_wait_kind_t kind)
 static double mean_ticks(void)
 {
     double mean;
-    __atomic_load(&W.mean_ticks, &mean, __ATOMIC_RELAXED);
+    __atomic_load(&waits_state.mean_ticks, &mean, __ATOMIC_RELAXED);
     if (mean == 0) { /* racing threads store nearly equal figures; either is right */
         mean = PF_WAIT_SAMPLE_NS / pf_clock_ticks_to_sec(1000000000ull); /* ns x ticks/ns */
-        __atomic_store(&W.mean_ticks, &mean, __ATOMIC_RELAXED);
+        __atomic_store(&waits_state.mean_ticks, &mean, __ATOMIC_RELAXED);
     }
     return mean;
 }
@@ -72,14 +72,14 @@ static lock_t *lock_of(const void *addr, pf_wait_kind_t kind, int *fresh)
     uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> 32;
     *fresh = 0;
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        lock_t *l = &W.locks[(h + i) & (LOCK_SLOTS - 1)];
+        lock_t *l = &waits_state.locks[(h + i) & (LOCK_SLOTS - 1)];
         uintptr_t v = pf_load_acquire(&l->addr);
         if (v == key)
             return l;
         if (v != 0)
             continue;
-        if (pf_fetch_add_relaxed(&W.used, 1) >= PF_MAX_LOCKS) {
-            pf_fetch_add_relaxed(&W.used, -1);
+        if (pf_fetch_add_relaxed(&waits_state.used, 1) >= PF_MAX_LOCKS) {
+            pf_fetch_add_relaxed(&waits_state.used, -1);
             return NULL;
         }
         if (pf_cas_acq_rel(&l->addr, &v, key)) {
@@ -87,7 +87,7 @@ static lock_t *lock_of(const void *addr, pf_wait_kind_t kind, int *fresh)
             *fresh = 1;
             return l;
         }
-        pf_fetch_add_relaxed(&W.used, -1);
+        pf_fetch_add_relaxed(&waits_state.used, -1);
         if (v == key) /* another thread entered the same lock first */
             return l;
     }
@@ -137,7 +137,7 @@ void pf_waits_end(const void *addr, pf_wait_kind_t kind, uint64_t begin, const v
     int fresh;
     lock_t *l = lock_of(addr, kind, &fresh);
     if (!l) {
-        pf_fetch_add_relaxed(&W.dropped, 1);
+        pf_fetch_add_relaxed(&waits_state.dropped, 1);
     } else {
         if (fresh)
             pf_store_relaxed(&l->caller, caller);
@@ -191,7 +191,7 @@ size_t pf_waits_collect(pf_lock_view_t *out)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < LOCK_SLOTS && n < PF_MAX_LOCKS; i++) {
-        lock_t *l = &W.locks[i];
+        lock_t *l = &waits_state.locks[i];
         uintptr_t a = pf_load_acquire(&l->addr);
         uint64_t contended = a ? pf_load_relaxed(&l->contended) : 0;
         if (!contended)
@@ -228,7 +228,7 @@ size_t pf_waits_collect(pf_lock_view_t *out)
 
 uint64_t pf_waits_dropped(void)
 {
-    return pf_load_relaxed(&W.dropped);
+    return pf_load_relaxed(&waits_state.dropped);
 }
 
 void pf_waits_after_fork(void)
@@ -236,8 +236,8 @@ void pf_waits_after_fork(void)
     /* Single-threaded in the child: the parent's locks are forgotten (the sampling mean is
      * kept). Only entries in use are cleared, so the table's untouched pages stay untouched. */
     for (uint32_t i = 0; i < LOCK_SLOTS; i++)
-        if (W.locks[i].addr)
-            memset(&W.locks[i], 0, sizeof W.locks[i]);
-    W.used = 0;
-    W.dropped = 0;
+        if (waits_state.locks[i].addr)
+            memset(&waits_state.locks[i], 0, sizeof waits_state.locks[i]);
+    waits_state.used = 0;
+    waits_state.dropped = 0;
 }

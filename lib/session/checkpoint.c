@@ -43,9 +43,9 @@ static struct {
     int closing;               /* the final report is written: no checkpoint any more */
     int pid;                   /* the process that claimed path (a fork child has none) */
     char path[PATH_MAX + 96];
-} C;
+} ckpt_state;
 
-static __thread int writing; /* this thread holds C.busy */
+static __thread int writing; /* this thread holds ckpt_state.busy */
 
 /* jansson hands its output over a few bytes at a time: gathered into 64 KiB writes. */
 typedef struct {
@@ -123,29 +123,29 @@ static int claim(const char *tmp, const char *path)
 {
     size_t len = strlen(path);
     int has_ext = len > 5 && strcmp(path + len - 5, ".json") == 0;
-    snprintf(C.path, sizeof C.path, "%s", path);
-    int rc = link(tmp, C.path);
+    snprintf(ckpt_state.path, sizeof ckpt_state.path, "%s", path);
+    int rc = link(tmp, ckpt_state.path);
     for (int i = 1; rc != 0 && errno == EEXIST && i < 1000; i++) {
         if (has_ext)
-            snprintf(C.path, sizeof C.path, "%.*s.%d.json", (int)(len - 5), path, i);
+            snprintf(ckpt_state.path, sizeof ckpt_state.path, "%.*s.%d.json", (int)(len - 5), path, i);
         else
-            snprintf(C.path, sizeof C.path, "%s.%d", path, i);
-        rc = link(tmp, C.path);
+            snprintf(ckpt_state.path, sizeof ckpt_state.path, "%s.%d", path, i);
+        rc = link(tmp, ckpt_state.path);
     }
     rc = rc == 0 ? 0 : -errno;
     unlink(tmp);
     if (rc == 0)
-        pf_store_release(&C.pid, (int)getpid());
+        pf_store_release(&ckpt_state.pid, (int)getpid());
     return rc;
 }
 
-/* One checkpoint (how PF_EXIT_CHECKPOINT) or the final report (PF_EXIT_NONE); C.busy held. */
+/* One checkpoint (how PF_EXIT_CHECKPOINT) or the final report (PF_EXIT_NONE); ckpt_state.busy held. */
 static int write_report(int how)
 {
     char path[PATH_MAX + 96], tmp[PATH_MAX + 128];
-    int claimed = pf_load_acquire(&C.pid) == (int)getpid();
+    int claimed = pf_load_acquire(&ckpt_state.pid) == (int)getpid();
     if (claimed) {
-        snprintf(path, sizeof path, "%s", C.path);
+        snprintf(path, sizeof path, "%s", ckpt_state.path);
     } else {
         int rc = pf_session_report_path(path, sizeof path);
         if (rc < 0)
@@ -169,38 +169,38 @@ static int write_report(int how)
 static void tick(void)
 {
     uint64_t now = pf_clock_ticks();
-    if (pf_likely(now < pf_load_relaxed(&C.next_any)))
+    if (pf_likely(now < pf_load_relaxed(&ckpt_state.next_any)))
         return;
     int free_ = 0;
-    if (!pf_cas_acq_rel(&C.busy, &free_, 1))
+    if (!pf_cas_acq_rel(&ckpt_state.busy, &free_, 1))
         return;
-    if (now >= pf_load_relaxed(&C.next_any) && !pf_load_acquire(&C.closing) &&
+    if (now >= pf_load_relaxed(&ckpt_state.next_any) && !pf_load_acquire(&ckpt_state.closing) &&
         pf_session_active()) {
         int saved = errno;
         writing = 1;
         pf_in_hook++;
-        if (now >= C.next_publish) {
+        if (now >= ckpt_state.next_publish) {
             pf_publish_tick();
-            C.next_publish = pf_clock_ticks() + C.publish_period;
+            ckpt_state.next_publish = pf_clock_ticks() + ckpt_state.publish_period;
         }
-        if (C.period && now >= pf_load_relaxed(&C.next)) {
+        if (ckpt_state.period && now >= pf_load_relaxed(&ckpt_state.next)) {
             int rc = write_report(PF_EXIT_CHECKPOINT);
             /* The period counts from the end of this one: a slow checkpoint cannot take more
              * than its share of the time. A failed one is not retried before the next period. */
-            pf_store_relaxed(&C.next, pf_clock_ticks() + C.period);
+            pf_store_relaxed(&ckpt_state.next, pf_clock_ticks() + ckpt_state.period);
             if (rc != 0 && rc != -ENOTSUP)
                 pf_warn("cannot write a checkpoint beside '%s': %s",
-                        C.path[0] ? C.path : "the report", strerror(-rc));
+                        ckpt_state.path[0] ? ckpt_state.path : "the report", strerror(-rc));
         }
         pf_in_hook--;
         writing = 0;
         errno = saved;
     }
-    uint64_t next = C.next_publish;
-    if (C.period && pf_load_relaxed(&C.next) < next)
-        next = pf_load_relaxed(&C.next);
-    pf_store_relaxed(&C.next_any, next);
-    pf_store_release(&C.busy, 0);
+    uint64_t next = ckpt_state.next_publish;
+    if (ckpt_state.period && pf_load_relaxed(&ckpt_state.next) < next)
+        next = pf_load_relaxed(&ckpt_state.next);
+    pf_store_relaxed(&ckpt_state.next_any, next);
+    pf_store_release(&ckpt_state.busy, 0);
 }
 
 void pf_checkpoint_start(void)
@@ -209,19 +209,19 @@ void pf_checkpoint_start(void)
                             "a number of seconds (0: no checkpoints)");
     uint64_t now = pf_clock_ticks();
     double tick_sec = pf_clock_ticks_to_sec(1);
-    C.period = s > 0 ? (uint64_t)((double)s / tick_sec) : 0;
-    C.publish_period = (uint64_t)(PF_PUBLISH_PERIOD / tick_sec);
-    pf_store_relaxed(&C.next, now + C.period);
-    C.next_publish = now + C.publish_period / 4; /* seen by `pferris top` soon after start */
-    pf_store_relaxed(&C.next_any, C.next_publish);
+    ckpt_state.period = s > 0 ? (uint64_t)((double)s / tick_sec) : 0;
+    ckpt_state.publish_period = (uint64_t)(PF_PUBLISH_PERIOD / tick_sec);
+    pf_store_relaxed(&ckpt_state.next, now + ckpt_state.period);
+    ckpt_state.next_publish = now + ckpt_state.publish_period / 4; /* seen by `pferris top` soon after start */
+    pf_store_relaxed(&ckpt_state.next_any, ckpt_state.next_publish);
     pf_timeline_set_tick_hook(tick);
 }
 
 int pf_checkpoint_final(int *rc, char *used, size_t size)
 {
-    if (pf_load_acquire(&C.pid) != (int)getpid())
+    if (pf_load_acquire(&ckpt_state.pid) != (int)getpid())
         return 0;
-    pf_store_release(&C.closing, 1);
+    pf_store_release(&ckpt_state.closing, 1);
     if (writing) {
         /* A signal ended the process in the middle of this thread's own checkpoint. */
         *rc = -EBUSY;
@@ -230,16 +230,16 @@ int pf_checkpoint_final(int *rc, char *used, size_t size)
     /* Wait for a checkpoint another thread is writing (bounded: a thread stopped for good in
      * the middle of one must not hold the exit forever). */
     int free_ = 0;
-    for (int i = 0; i < 5000 && !pf_cas_acq_rel(&C.busy, &free_, 1); i++, free_ = 0) {
+    for (int i = 0; i < 5000 && !pf_cas_acq_rel(&ckpt_state.busy, &free_, 1); i++, free_ = 0) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
-    snprintf(used, size, "%s", C.path);
+    snprintf(used, size, "%s", ckpt_state.path);
     *rc = write_report(PF_EXIT_NONE);
     return 1;
 }
 
 const char *pf_checkpoint_path(void)
 {
-    return pf_load_acquire(&C.pid) == (int)getpid() ? C.path : NULL;
+    return pf_load_acquire(&ckpt_state.pid) == (int)getpid() ? ckpt_state.path : NULL;
 }

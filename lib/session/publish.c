@@ -30,7 +30,7 @@ static struct {
     char dir[PATH_MAX];
     int pid;     /* the process whose entry exists; 0 when none */
     int failed;  /* the directory was refused once: not tried again */
-} P;
+} pub_state;
 
 static json_t *threads_json(int *live)
 {
@@ -83,16 +83,16 @@ static json_t *entry_json(void)
 
 void pf_publish_tick(void)
 {
-    if (P.failed)
+    if (pub_state.failed)
         return;
     char why[PATH_MAX + 200];
-    if (!P.dir[0] && pf_publish_dir(P.dir, sizeof P.dir) != 0) {
-        P.failed = 1;
+    if (!pub_state.dir[0] && pf_publish_dir(pub_state.dir, sizeof pub_state.dir) != 0) {
+        pub_state.failed = 1;
         return;
     }
-    int dfd = pf_publish_open_dir(P.dir, 1, why, sizeof why);
+    int dfd = pf_publish_open_dir(pub_state.dir, 1, why, sizeof why);
     if (dfd < 0) {
-        P.failed = 1;
+        pub_state.failed = 1;
         pf_warn("pferris top will not see this process: %s", why);
         return;
     }
@@ -111,7 +111,7 @@ void pf_publish_tick(void)
         ssize_t w = write(fd, text, len);
         close(fd);
         if (w == (ssize_t)len && renameat(dfd, tmp, dfd, name) == 0)
-            pf_store_release(&P.pid, pid);
+            pf_store_release(&pub_state.pid, pid);
         else
             unlinkat(dfd, tmp, 0);
     }
@@ -121,12 +121,12 @@ void pf_publish_tick(void)
 
 void pf_publish_remove(void)
 {
-    if (pf_load_acquire(&P.pid) != (int)getpid())
+    if (pf_load_acquire(&pub_state.pid) != (int)getpid())
         return;
     char path[PATH_MAX + 48];
     /* By hand: snprintf is not on the async-signal-safe list. */
-    size_t n = strlen(P.dir);
-    memcpy(path, P.dir, n);
+    size_t n = strlen(pub_state.dir);
+    memcpy(path, pub_state.dir, n);
     path[n++] = '/';
     char digits[16];
     int k = 0;
@@ -136,5 +136,5 @@ void pf_publish_remove(void)
         path[n++] = digits[--k];
     memcpy(path + n, ".json", 6);
     unlink(path);
-    pf_store_release(&P.pid, 0);
+    pf_store_release(&pub_state.pid, 0);
 }

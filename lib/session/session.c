@@ -42,7 +42,7 @@ static struct {
     int report_at_exit;
     int written;
     int forked, exec_attempted;
-    int pid;                     /* this process: a vfork child shares S but not the pid */
+    int pid;                     /* this process: a vfork child shares session_state but not the pid */
     const char *output;
     char cwd[PATH_MAX];
     char start_time[96];
@@ -50,7 +50,7 @@ static struct {
     int rank;                    /* -1: none found */
     const char *rank_source;
     int exit_how, exit_value;    /* PF_EXIT_*: how the process is ending, once known */
-} S = {.rank = -1};
+} session_state = {.rank = -1};
 
 /* ISO 8601 UTC without gmtime (which may load time zone files and allocate at init). */
 static void iso_time(char *buf, size_t size)
@@ -104,7 +104,7 @@ static int in_ld_preload(void)
 {
     const char *pre = getenv("LD_PRELOAD");
     Dl_info info;
-    if (!pre || !dladdr(&S, &info) || !info.dli_fname)
+    if (!pre || !dladdr(&session_state, &info) || !info.dli_fname)
         return 0;
     const char *base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
@@ -124,8 +124,8 @@ static void read_rank(void)
         errno = 0;
         long v = strtol(s, &end, 10);
         if (*end == '\0' && errno == 0 && v >= 0 && v <= 1 << 30) {
-            S.rank = (int)v;
-            S.rank_source = vars[i];
+            session_state.rank = (int)v;
+            session_state.rank_source = vars[i];
             return;
         }
     }
@@ -142,11 +142,11 @@ static void after_fork_child(void)
     pf_waits_after_fork();
     pf_timeline_after_fork();
     pf_clock_restart();
-    iso_time(S.start_time, sizeof S.start_time);
-    S.written = 0;
-    S.forked = 1;
-    S.exec_attempted = 0;
-    S.pid = (int)getpid();
+    iso_time(session_state.start_time, sizeof session_state.start_time);
+    session_state.written = 0;
+    session_state.forked = 1;
+    session_state.exec_attempted = 0;
+    session_state.pid = (int)getpid();
 }
 
 /* exit's status, whether the program called exit or returned from main (which calls exit
@@ -168,12 +168,12 @@ void pf_session_main_starts(void)
 void pf_session_init(int preloaded)
 {
     int expected = 0;
-    if (!pf_cas_acq_rel(&S.init, &expected, 1))
+    if (!pf_cas_acq_rel(&session_state.init, &expected, 1))
         return;
     int saved = errno;
     pf_in_hook++;
     pf_clock_init();
-    iso_time(S.start_time, sizeof S.start_time);
+    iso_time(session_state.start_time, sizeof session_state.start_time);
     pf_thread();
 
     pf_config.heap = pf_env_bool("PFERRIS_HEAP", 1);
@@ -188,28 +188,28 @@ void pf_session_init(int preloaded)
     pf_heap_set_enabled(pf_config.heap);
     pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
-    S.output = getenv("PFERRIS_OUTPUT");
-    if (S.output && !*S.output) {
+    session_state.output = getenv("PFERRIS_OUTPUT");
+    if (session_state.output && !*session_state.output) {
         pf_warn("PFERRIS_OUTPUT='' is not a path; using %s", DEFAULT_OUTPUT);
-        S.output = NULL;
+        session_state.output = NULL;
     }
-    S.report_at_exit = (preloaded && in_ld_preload()) || S.output;
-    if (!S.output)
-        S.output = DEFAULT_OUTPUT;
-    if (!getcwd(S.cwd, sizeof S.cwd))
-        S.cwd[0] = '\0';
-    S.argv = read_argv();
+    session_state.report_at_exit = (preloaded && in_ld_preload()) || session_state.output;
+    if (!session_state.output)
+        session_state.output = DEFAULT_OUTPUT;
+    if (!getcwd(session_state.cwd, sizeof session_state.cwd))
+        session_state.cwd[0] = '\0';
+    session_state.argv = read_argv();
     read_rank();
-    S.pid = (int)getpid();
+    session_state.pid = (int)getpid();
     pthread_atfork(NULL, NULL, after_fork_child);
-    if (S.report_at_exit) {
+    if (session_state.report_at_exit) {
         pf_timeline_start();
         pf_checkpoint_start();
         pf_signals_start();
     }
     /* Only where a report will be written: a program linked with -lpferris that writes none
      * gets no signals from pferris. */
-    pf_cpu_init(S.report_at_exit ? pf_config.cpu_hz : 0, pf_config.stack_depth);
+    pf_cpu_init(session_state.report_at_exit ? pf_config.cpu_hz : 0, pf_config.stack_depth);
     pf_in_hook--;
     errno = saved;
 }
@@ -244,50 +244,50 @@ int pf_session_expand(const char *pattern, char *out, size_t size)
 pf_process_info_t pf_session_process_info(void)
 {
     pf_process_info_t info = {
-        .argv = (const char *const *)S.argv,
-        .start_time = S.start_time[0] ? S.start_time : NULL,
+        .argv = (const char *const *)session_state.argv,
+        .start_time = session_state.start_time[0] ? session_state.start_time : NULL,
         .workers_requested = pf_config.workers,
         .heap_enabled = pf_config.heap,
-        .rank = S.rank,
-        .rank_source = S.rank_source,
-        .exit_how = pf_load_acquire(&S.exit_how),
-        .exit_value = pf_load_relaxed(&S.exit_value),
+        .rank = session_state.rank,
+        .rank_source = session_state.rank_source,
+        .exit_how = pf_load_acquire(&session_state.exit_how),
+        .exit_value = pf_load_relaxed(&session_state.exit_value),
     };
     return info;
 }
 
 void pf_session_set_exit(int how, int value)
 {
-    if (!pf_load_acquire(&S.init) || (int)getpid() != S.pid) /* a vfork child: its parent's */
+    if (!pf_load_acquire(&session_state.init) || (int)getpid() != session_state.pid) /* a vfork child: its parent's */
         return;
-    pf_store_relaxed(&S.exit_value, value);
-    pf_store_release(&S.exit_how, how);
+    pf_store_relaxed(&session_state.exit_value, value);
+    pf_store_release(&session_state.exit_how, how);
 }
 
 int pf_session_claim(void)
 {
-    if (!pf_load_acquire(&S.init) || !S.report_at_exit || (int)getpid() != S.pid)
+    if (!pf_load_acquire(&session_state.init) || !session_state.report_at_exit || (int)getpid() != session_state.pid)
         return 0;
     int expected = 0;
-    if (!pf_cas_acq_rel(&S.written, &expected, 1))
+    if (!pf_cas_acq_rel(&session_state.written, &expected, 1))
         return 0;
-    return !(S.forked && S.exec_attempted);
+    return !(session_state.forked && session_state.exec_attempted);
 }
 
 int pf_session_active(void)
 {
-    return pf_load_acquire(&S.init) && S.report_at_exit && (int)getpid() == S.pid &&
-           !pf_load_acquire(&S.written);
+    return pf_load_acquire(&session_state.init) && session_state.report_at_exit && (int)getpid() == session_state.pid &&
+           !pf_load_acquire(&session_state.written);
 }
 
 int pf_session_report_path(char *out, size_t size)
 {
     char path[PATH_MAX + 64];
-    int rc = pf_session_expand(S.output, path, sizeof path);
+    int rc = pf_session_expand(session_state.output, path, sizeof path);
     if (rc < 0)
         return rc;
-    if (path[0] != '/' && strcmp(path, "-") != 0 && S.cwd[0])
-        rc = snprintf(out, size, "%s/%s", S.cwd, path);
+    if (path[0] != '/' && strcmp(path, "-") != 0 && session_state.cwd[0])
+        rc = snprintf(out, size, "%s/%s", session_state.cwd, path);
     else
         rc = snprintf(out, size, "%s", path);
     return rc < 0 || (size_t)rc >= size ? -ENAMETOOLONG : 0;
@@ -295,12 +295,12 @@ int pf_session_report_path(char *out, size_t size)
 
 const char *const *pf_session_argv(void)
 {
-    return (const char *const *)S.argv;
+    return (const char *const *)session_state.argv;
 }
 
 const char *pf_session_start_time(void)
 {
-    return S.start_time;
+    return session_state.start_time;
 }
 
 /* ---- writing the report -----------------------------------------------------------------
@@ -532,17 +532,17 @@ int pf_session_write(const char *path, char *used, size_t size)
 
 void pf_session_exit(void)
 {
-    if (!pf_load_acquire(&S.init) || !S.report_at_exit)
+    if (!pf_load_acquire(&session_state.init) || !session_state.report_at_exit)
         return;
     /* A vfork child runs in its parent's memory (no fork handler ran): its _exit must neither
      * write the parent's report under its own pid nor mark the parent's as written. */
-    if ((int)getpid() != S.pid)
+    if ((int)getpid() != session_state.pid)
         return;
     int expected = 0;
-    if (!pf_cas_acq_rel(&S.written, &expected, 1))
+    if (!pf_cas_acq_rel(&session_state.written, &expected, 1))
         return;
     pf_publish_remove();
-    if (S.forked && S.exec_attempted)
+    if (session_state.forked && session_state.exec_attempted)
         return;
     /* Called inside the allocator or pferris on this thread: a signal handler interrupted it
      * and calls _exit. Building the report would allocate there and may deadlock on the lock
@@ -555,9 +555,9 @@ void pf_session_exit(void)
     pf_cpu_stop();
     int saved = errno;
     char path[PATH_MAX + 64], full[2 * PATH_MAX + 64], used[2 * PATH_MAX + 80];
-    int rc = pf_session_expand(S.output, path, sizeof path);
-    if (rc == 0 && path[0] != '/' && strcmp(path, "-") != 0 && S.cwd[0])
-        snprintf(full, sizeof full, "%s/%s", S.cwd, path);
+    int rc = pf_session_expand(session_state.output, path, sizeof path);
+    if (rc == 0 && path[0] != '/' && strcmp(path, "-") != 0 && session_state.cwd[0])
+        snprintf(full, sizeof full, "%s/%s", session_state.cwd, path);
     else
         snprintf(full, sizeof full, "%s", path);
     if (rc == 0 && !pf_checkpoint_final(&rc, used, sizeof used))
@@ -572,14 +572,14 @@ void pf_session_exit(void)
 
 void pf_session_exec_attempt(void)
 {
-    if ((int)getpid() == S.pid) { /* not a vfork child writing into its parent's memory */
-        S.exec_attempted = 1;
+    if ((int)getpid() == session_state.pid) { /* not a vfork child writing into its parent's memory */
+        session_state.exec_attempted = 1;
         pf_cpu_exec_begin();
     }
 }
 
 void pf_session_exec_failed(void)
 {
-    if ((int)getpid() == S.pid)
+    if ((int)getpid() == session_state.pid)
         pf_cpu_exec_failed();
 }

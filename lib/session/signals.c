@@ -57,15 +57,15 @@ static struct {
     struct sigaction prog[NSIGS]; /* what the program set (or found), while ours[] */
     int dying;                    /* the signal being handled; 0 before */
     int (*backtrace)(void **, int);
-} G;
+} sig_state;
 
 static int resolve(void)
 {
-    if (pf_likely(pf_load_acquire(&G.real) != NULL))
+    if (pf_likely(pf_load_acquire(&sig_state.real) != NULL))
         return 1;
     sigaction_fn f;
     *(void **)&f = dlsym(RTLD_NEXT, "sigaction");
-    pf_store_release(&G.real, f);
+    pf_store_release(&sig_state.real, f);
     return f != NULL;
 }
 
@@ -83,16 +83,16 @@ static int install(int sig)
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-    if (G.kind[sig] == KIND_CRASH) {
+    if (sig_state.kind[sig] == KIND_CRASH) {
         sa.sa_sigaction = on_crash;
         sa.sa_flags |= SA_RESETHAND | SA_ONSTACK;
     } else {
         sa.sa_sigaction = on_term;
     }
-    pf_store_release(&G.ours[sig], 1);
-    int rc = G.real(sig, &sa, NULL);
+    pf_store_release(&sig_state.ours[sig], 1);
+    int rc = sig_state.real(sig, &sa, NULL);
     if (rc != 0)
-        pf_store_release(&G.ours[sig], 0);
+        pf_store_release(&sig_state.ours[sig], 0);
     return rc;
 }
 
@@ -112,17 +112,17 @@ void pf_signals_start(void)
     if (crashes) {
         void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
         if (h)
-            *(void **)&G.backtrace = dlsym(h, "unw_backtrace");
+            *(void **)&sig_state.backtrace = dlsym(h, "unw_backtrace");
     }
     for (size_t i = 0; i < sizeof term_sigs / sizeof *term_sigs; i++)
-        G.kind[term_sigs[i]] = KIND_TERM;
+        sig_state.kind[term_sigs[i]] = KIND_TERM;
     for (size_t i = 0; crashes && i < sizeof crash_sigs / sizeof *crash_sigs; i++)
-        G.kind[crash_sigs[i]] = KIND_CRASH;
+        sig_state.kind[crash_sigs[i]] = KIND_CRASH;
     for (int sig = 1; sig < NSIGS; sig++) {
         struct sigaction old;
-        if (G.kind[sig] == KIND_NONE || G.real(sig, NULL, &old) != 0 || !is_default(&old))
+        if (sig_state.kind[sig] == KIND_NONE || sig_state.real(sig, NULL, &old) != 0 || !is_default(&old))
             continue; /* the program's, from a constructor or inherited (SIG_IGN) */
-        G.prog[sig] = old;
+        sig_state.prog[sig] = old;
         install(sig);
     }
 out:
@@ -135,27 +135,27 @@ int pf_signals_sigaction(int sig, const struct sigaction *act, struct sigaction 
         errno = ENOSYS;
         return -1;
     }
-    if (sig <= 0 || sig >= NSIGS || pf_load_acquire(&G.kind[sig]) == KIND_NONE)
-        return G.real(sig, act, old);
-    if (!pf_load_acquire(&G.ours[sig])) {
+    if (sig <= 0 || sig >= NSIGS || pf_load_acquire(&sig_state.kind[sig]) == KIND_NONE)
+        return sig_state.real(sig, act, old);
+    if (!pf_load_acquire(&sig_state.ours[sig])) {
         /* The program's disposition is in the kernel; its return to the default is pferris's. */
-        int rc = G.real(sig, act, old);
-        if (rc == 0 && act && is_default(act) && !pf_load_acquire(&G.dying)) {
-            G.prog[sig] = *act;
+        int rc = sig_state.real(sig, act, old);
+        if (rc == 0 && act && is_default(act) && !pf_load_acquire(&sig_state.dying)) {
+            sig_state.prog[sig] = *act;
             install(sig);
         }
         return rc;
     }
-    struct sigaction view = G.prog[sig];
+    struct sigaction view = sig_state.prog[sig];
     if (act && !is_default(act)) {
-        pf_store_release(&G.ours[sig], 0);
-        int rc = G.real(sig, act, NULL);
+        pf_store_release(&sig_state.ours[sig], 0);
+        int rc = sig_state.real(sig, act, NULL);
         if (rc != 0) {
-            pf_store_release(&G.ours[sig], 1);
+            pf_store_release(&sig_state.ours[sig], 1);
             return rc;
         }
     } else if (act) {
-        G.prog[sig] = *act; /* the default again, with the program's flags and mask */
+        sig_state.prog[sig] = *act; /* the default again, with the program's flags and mask */
     }
     if (old)
         *old = view;
@@ -200,7 +200,7 @@ static void die(int sig)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    G.real(sig, &dfl, NULL);
+    sig_state.real(sig, &dfl, NULL);
     syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
     sigset_t set;
     sigemptyset(&set);
@@ -213,7 +213,7 @@ static void on_term(int sig, siginfo_t *si, void *uc)
     (void)si;
     (void)uc;
     int first = 0;
-    if (!pf_cas_acq_rel(&G.dying, &first, sig)) {
+    if (!pf_cas_acq_rel(&sig_state.dying, &first, sig)) {
         die(first); /* a second signal, or the watchdog: as the first would have */
         return;
     }
@@ -228,14 +228,14 @@ static void on_term(int sig, siginfo_t *si, void *uc)
 static struct {
     char buf[1 << 16];
     size_t n;
-} W;
+} crash_buf;
 
 static void put(const char *s, size_t n)
 {
-    if (n > sizeof W.buf - W.n)
-        n = sizeof W.buf - W.n;
-    memcpy(W.buf + W.n, s, n);
-    W.n += n;
+    if (n > sizeof crash_buf.buf - crash_buf.n)
+        n = sizeof crash_buf.buf - crash_buf.n;
+    memcpy(crash_buf.buf + crash_buf.n, s, n);
+    crash_buf.n += n;
 }
 
 static void put_s(const char *s)
@@ -323,7 +323,7 @@ static uintptr_t context_pc(void *uc)
 static void put_frames(void *uc)
 {
     void *frames[CRASH_FRAMES + 8];
-    int n = G.backtrace ? G.backtrace(frames, CRASH_FRAMES + 8) : 0, start = 0;
+    int n = sig_state.backtrace ? sig_state.backtrace(frames, CRASH_FRAMES + 8) : 0, start = 0;
     uintptr_t pc = uc ? context_pc(uc) : 0;
     /* The handler's own frames and the signal trampoline come first: start at the faulting pc. */
     for (int i = 0; i < n; i++)
@@ -360,7 +360,7 @@ static void put_frames(void *uc)
 static void build_crash(int sig, siginfo_t *si, void *uc)
 {
     char name[32], host[256] = {0};
-    W.n = 0;
+    crash_buf.n = 0;
     put_s("{\n ");
     put_key(PF_KEY_SCHEMA);
     put_q(PFERRIS_SCHEMA, 64);
@@ -381,7 +381,7 @@ static void build_crash(int sig, siginfo_t *si, void *uc)
     put_key(PF_KEY_COMMAND);
     put_s("[");
     const char *const *argv = pf_session_argv();
-    for (size_t i = 0; argv && argv[i] && W.n < sizeof W.buf / 4; i++) {
+    for (size_t i = 0; argv && argv[i] && crash_buf.n < sizeof crash_buf.buf / 4; i++) {
         put_s(i ? ", " : "");
         put_q(argv[i], 4096);
     }
@@ -434,8 +434,8 @@ static void build_crash(int sig, siginfo_t *si, void *uc)
 
 static int write_all(int fd)
 {
-    for (size_t off = 0; off < W.n;) {
-        ssize_t w = write(fd, W.buf + off, W.n - off);
+    for (size_t off = 0; off < crash_buf.n;) {
+        ssize_t w = write(fd, crash_buf.buf + off, crash_buf.n - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -493,9 +493,9 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
     int first = 0;
-    if (!pf_cas_acq_rel(&G.dying, &first, sig)) {
+    if (!pf_cas_acq_rel(&sig_state.dying, &first, sig)) {
         /* A fault while a report is written: die as the first signal would have. */
-        die(G.kind[first] == KIND_TERM ? first : sig);
+        die(sig_state.kind[first] == KIND_TERM ? first : sig);
         errno = saved;
         return;
     }
