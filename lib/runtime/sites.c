@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "base/clock.h"
+#include "base/rng.h"
 #include "base/arena.h"
 #include "base/warn.h"
 
@@ -162,22 +163,10 @@ void pf_sites_info(pf_sites_info_t *out)
 
 /* ---- the countdown ---------------------------------------------------------------------- */
 
-static double uniform(uint64_t *s)
-{
-    uint64_t x = *s; /* xorshift64* */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-
 /* Bytes to the next sample: exponential with mean sites_state.mean (a Poisson process over bytes). */
 static int64_t next_interval(uint64_t *rng)
 {
-    double u = uniform(rng);
-    double v = -log1p(-u) * (double)sites_state.mean; /* u in [0, 1): -log(1 - u) is finite */
-    return v > 4e18 ? (int64_t)4e18 : (int64_t)v + 1;
+    return pf_rng_exponential(rng, (double)sites_state.mean);
 }
 
 /* ---- sites ------------------------------------------------------------------------------ */

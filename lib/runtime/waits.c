@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "base/name.h"
+#include "base/rng.h"
 #include "runtime/sites.h"
 
 #define LOCK_SLOTS (2 * PF_MAX_LOCKS) /* a power of two; at most half full */
@@ -94,21 +95,10 @@ static lock_t *lock_of(const void *addr, pf_wait_kind_t kind, int *fresh)
     return NULL;
 }
 
-static double uniform(uint64_t *s)
-{
-    uint64_t x = *s; /* xorshift64* */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-
 /* Ticks of waiting to the next sample: exponential with mean PF_WAIT_SAMPLE_NS. */
 static int64_t next_interval(uint64_t *rng)
 {
-    double v = -log1p(-uniform(rng)) * mean_ticks();
-    return v > 4e18 ? (int64_t)4e18 : (int64_t)v + 1;
+    return pf_rng_exponential(rng, mean_ticks());
 }
 
 static void add_site(lock_t *l, uint32_t site, uint64_t samples)

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "base/arena.h"
+#include "base/sigquiet.h"
 #include "base/clock.h"
 #include "base/env.h"
 #include "base/warn.h"
@@ -47,42 +47,6 @@ static struct {
 
 static __thread int writing; /* this thread holds ckpt_state.busy */
 
-/* jansson hands its output over a few bytes at a time: gathered into 64 KiB writes. */
-typedef struct {
-    int fd, failed;
-    size_t n;
-    char buf[65536];
-} sink_t;
-
-static void sink_flush(sink_t *k)
-{
-    for (size_t off = 0; off < k->n && !k->failed;) {
-        ssize_t w = write(k->fd, k->buf + off, k->n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            k->failed = 1;
-        else
-            off += (size_t)w;
-    }
-    k->n = 0;
-}
-
-static int sink_put(const char *data, size_t len, void *arg)
-{
-    sink_t *k = arg;
-    while (len && !k->failed) {
-        size_t room = sizeof k->buf - k->n, take = len < room ? len : room;
-        memcpy(k->buf + k->n, data, take);
-        k->n += take;
-        data += take;
-        len -= take;
-        if (k->n == sizeof k->buf)
-            sink_flush(k);
-    }
-    return k->failed ? -1 : 0;
-}
-
 /* The report (with exit how, or the session's own when how is PF_EXIT_NONE) into tmp. */
 static int write_tmp(const char *tmp, int how)
 {
@@ -90,31 +54,23 @@ static int write_tmp(const char *tmp, int how)
     if (how != PF_EXIT_NONE)
         info.exit_how = how;
     json_t *r = pf_report_build(pferris_default(), &info);
-    sink_t *k = pf_arena_zalloc(sizeof *k);
-    if (!r || !k) {
-        json_decref(r);
-        if (k)
-            pf_arena_free(k, sizeof *k);
+    if (!r)
         return -ENOMEM;
-    }
     unlink(tmp);
-    int rc = 0;
-    k->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (k->fd < 0) {
+    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
         rc = -errno;
     } else {
-        rc = json_dump_callback(r, sink_put, k, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
-        if (rc == 0)
-            rc = sink_put("\n", 1, k);
-        sink_flush(k);
-        rc = rc != 0 || k->failed ? -EIO : 0;
-        if (close(k->fd) != 0 && rc == 0)
+        pf_sigquiet_t held;
+        pf_sigquiet_hold(&held);
+        rc = pf_session_dump(r, fd);
+        pf_sigquiet_release(&held);
+        if (close(fd) != 0 && rc == 0)
             rc = -errno;
         if (rc != 0)
             unlink(tmp);
     }
     json_decref(r);
-    pf_arena_free(k, sizeof *k);
     return rc;
 }
 

@@ -456,8 +456,7 @@ static int sink_put(const char *data, size_t len, void *arg)
     return k->err ? -1 : 0;
 }
 
-/* Writes r to fd: 0, or -errno of the first failure (EFBIG, ENOSPC, EPIPE...). */
-static int dump(json_t *r, int fd)
+int pf_session_dump(json_t *r, int fd)
 {
     sink_t *k = pf_arena_zalloc(sizeof *k);
     if (!k)
@@ -492,7 +491,7 @@ static int write_file(json_t *r, const char *path, char *used, size_t size)
     int fd = open_temp(path, tmp, sizeof tmp);
     if (fd < 0)
         return fd;
-    int rc = dump(r, fd);
+    int rc = pf_session_dump(r, fd);
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
     if (rc == 0)
@@ -514,11 +513,11 @@ int pf_session_write(const char *path, char *used, size_t size)
         rc = -ENOMEM;
     } else if (strcmp(path, "-") == 0) {
         snprintf(used, size, "stderr");
-        rc = dump(r, 2);
+        rc = pf_session_dump(r, 2);
     } else if ((rc = open_stream(path, &fd)) != 0) {
         if (rc > 0) {
             snprintf(used, size, "%s", path);
-            rc = dump(r, fd);
+            rc = pf_session_dump(r, fd);
             close(fd);
         }
     } else {

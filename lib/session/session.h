@@ -21,6 +21,9 @@ extern pf_config_t pf_config PF_HIDDEN;
 
 /* preloaded: 1 from the preload's constructor when this library is in LD_PRELOAD. */
 void pf_session_init(int preloaded) PF_HIDDEN;
+/* Writes report r to fd in 64 KiB writes: 0, or -errno of the first failure (EFBIG before the
+ * file size limit would raise SIGXFSZ, ENOSPC, EPIPE...). The caller holds pf_sigquiet. */
+int pf_session_dump(struct json_t *r, int fd) PF_HIDDEN;
 /* What the report says of this process (command line, start, rank, configuration). */
 pf_process_info_t pf_session_process_info(void) PF_HIDDEN;
 /* Writes the report once per process (normal exit, exit from any thread, _exit). */
