@@ -145,6 +145,38 @@ static char *cpu_hottest(json_t *r, double *share, double *sec)
     return name;
 }
 
+/* The heaviest stacks as shown (four frames, innermost first): stacks that differ only in
+ * frames or addresses the table does not show are one row. */
+static void print_cpu_stacks(FILE *out, json_t *sites, double all, double seconds, size_t top)
+{
+    json_t *shown = json_object();
+    size_t i;
+    json_t *s;
+    json_array_foreach(sites, i, s)
+    {
+        if (i < 4 * top)
+            annotate_source(s, 1);
+        char *where = pf_site_stack(s, " < ", 4);
+        if (where)
+            add_to(shown, where, pf_json_num0(s, PF_KEY_SAMPLES));
+        free(where);
+    }
+    size_t n;
+    pf_entry_t *e = pf_json_sorted_object(shown, NULL, &n);
+    fputs("\n  heaviest CPU stacks\n", out);
+    pf_table_t t;
+    pf_table_init(&t, "rrrl", "#", "cpu", "%", "stack (innermost first)");
+    for (i = 0; i < n && i < top; i++) {
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i + 1);
+        pf_table_row(&t, idx, pf_text_sec(seconds * e[i].value / all),
+                     pf_text_pct(100 * e[i].value / all) + 1, e[i].name);
+    }
+    pf_table_print(out, &t);
+    free(e);
+    json_decref(shown);
+}
+
 static void print_cpu(FILE *out, json_t *r, size_t top)
 {
     json_t *cpu = json_object_get(r, PF_KEY_CPU);
@@ -188,23 +220,7 @@ static void print_cpu(FILE *out, json_t *r, size_t top)
         pf_table_row(&t, pf_text_sec(pf_json_num0(cpu, PF_KEY_SECONDS) * et[i].value / all),
                      pf_text_pct(100 * et[i].value / all) + 1, et[i].name);
     pf_table_print(out, &t);
-    fputs("\n  heaviest CPU stacks\n", out);
-    pf_table_init(&t, "rrrl", "#", "cpu", "%", "stack (innermost first)");
-    size_t i;
-    json_t *s;
-    json_array_foreach(sites, i, s)
-    {
-        if (i >= top)
-            break;
-        annotate_source(s, 1);
-        char *where = pf_site_stack(s, " < ", 4);
-        char idx[24];
-        snprintf(idx, sizeof idx, "%zu", i + 1);
-        pf_table_row(&t, idx, pf_text_sec(pf_json_num0(s, PF_KEY_SECONDS)),
-                     pf_text_pct(100 * pf_json_num0(s, PF_KEY_SAMPLES) / all) + 1, where);
-        free(where);
-    }
-    pf_table_print(out, &t);
+    print_cpu_stacks(out, sites, all, pf_json_num0(cpu, PF_KEY_SECONDS), top);
     if (pf_json_num0(cpu, PF_KEY_DROPPED) > 0)
         fprintf(out, "  %s samples lost their stack (the table of stacks was full): shown as [other]\n",
                 pf_text_count(pf_json_num0(cpu, PF_KEY_DROPPED)));
