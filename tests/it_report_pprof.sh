@@ -2,8 +2,9 @@
 # gzip that protoc decodes as perftools.profiles.Profile (tests/pprof/profile.proto, google/pprof's
 # schema), its samples sum to the report's call-site totals, its functions name the sites (with
 # file and line from debug information), its mappings carry the modules' GNU build IDs; the time
-# profile is the timer tree; a merged report labels every sample with its process; the
-# speedscope file has indexed frames and balanced, ordered events per thread.
+# profile is the timer tree; a merged report labels every sample with its process; the waits
+# profile (tests/prog_waits) is the report's locks and the cpu profile (tests/prog_cpu) its CPU
+# stacks, with clear errors for reports without them; the speedscope file has indexed frames and balanced, ordered events per thread.
 . "$TOP/tests/lib.sh"
 P=$TOP/$B/pferris
 prog=$TOP/$B/tests/prog_report
@@ -152,9 +153,68 @@ l = [l for l in p.loc.values() if p.name(one(l, "id")) == "handler"][0]
 assert one(one(l, "line"), "line") == 42 and "mapping_id" not in l and "address" not in l, l
 PY
 
-# waits need lock waits, which reports do not have yet; usage errors.
-"$P" report --pprof waits r.json > /dev/null 2> waits.err; expect_eq $? 2 "--pprof waits without locks"
+# waits: tests/prog_waits's global mutex (as tests/it_waits.sh runs it): one sample per lock,
+# contentions and delay summing to the locks', a kind label, take_global among the functions;
+# a merged report labels each lock with its process.
+PFERRIS_OUTPUT=w.json preload "$TOP/$B/tests/prog_waits" global 4 1500 > /dev/null || die "prog_waits global failed"
+"$P" report --pprof waits w.json > waits.pb.gz || die "pprof waits"
+decode waits.pb.gz > waits.txt || die "protoc cannot decode the waits profile"
+"$P" report --merge w.json w.json > wm.json || die "merge of the waits reports"
+"$P" report --pprof waits wm.json > wm.pb.gz || die "pprof waits of a merged report"
+decode wm.pb.gz > wm.txt || die "protoc cannot decode the merged waits profile"
+python3 - <<'PY' || die "the waits profile does not match the report's locks"
+import json, sys
+sys.path.insert(0, ".")
+from textpb import Profile, one
+r = json.load(open("w.json")); locks = r["locks"]; p = Profile("waits.txt"); s = p.s
+assert p.types() == [("contentions", "count"), ("delay", "nanoseconds")], p.types()
+assert (s[one(one(p.p, "period_type"), "type")], one(p.p, "period")) == ("delay", round(r["waits"]["sample_ns"])), p.p["period_type"]
+samples = p.p["sample"]
+assert len(samples) == len(locks) > 0, (len(samples), len(locks))
+assert sum(x["value"][0] for x in samples) == sum(l["contended"] for l in locks)
+delay = sum(x["value"][1] for x in samples); want = sum(l["wait_seconds"] for l in locks) * 1e9
+assert delay > 0 and abs(delay - want) <= len(locks) + 1e-6 * want, (delay, want)
+for smp, l in zip(samples, locks):
+    assert len(smp.get("location_id", [])) == len(l["frames"]), (smp, l)
+    assert [(s[one(x, "key")], s[one(x, "str")]) for x in smp["label"]] == [("kind", l["kind"])], smp["label"]
+assert "take_global" in [s[one(f, "name")] for f in p.fn.values()], [s[one(f, "name")] for f in p.fn.values()]
+assert p.stack(samples[0])[0] == "take_global", p.stack(samples[0])
+m = Profile("wm.txt")
+pids = [(m.s[one(x, "key")], one(x, "num")) for smp in m.p["sample"] for x in smp["label"] if m.s[one(x, "key")] != "kind"]
+assert len(m.p["sample"]) == 2 * len(locks) and pids == [("pid", r["pid"])] * len(m.p["sample"]), pids
+PY
+
+# cpu: tests/prog_cpu's sampled stacks (as tests/it_cpu.sh runs it): samples summing to the
+# sites', the burn functions among the stacks, period 1e9 / hz.
+PFERRIS_CPU_HZ=400 PFERRIS_OUTPUT=c.json preload "$TOP/$B/tests/prog_cpu" 0.5 > /dev/null || die "prog_cpu failed"
+"$P" report --pprof cpu c.json > cpu.pb.gz || die "pprof cpu"
+decode cpu.pb.gz > cpu.txt || die "protoc cannot decode the cpu profile"
+python3 - <<'PY' || die "the cpu profile does not match the report's cpu sites"
+import json, sys
+sys.path.insert(0, ".")
+from textpb import Profile, one
+r = json.load(open("c.json")); sites = r["cpu"]["sites"]; p = Profile("cpu.txt"); s = p.s
+assert p.types() == [("samples", "count"), ("cpu", "nanoseconds")], p.types()
+assert (s[one(one(p.p, "period_type"), "type")], one(p.p, "period")) == ("cpu", 2500000), p.p["period_type"]
+samples = p.p["sample"]
+assert len(samples) == len(sites) > 0, (len(samples), len(sites))
+assert sum(x["value"][0] for x in samples) == sum(x["samples"] for x in sites) > 0
+ns = sum(x["value"][1] for x in samples); want = sum(x["seconds"] for x in sites) * 1e9
+assert abs(ns - want) <= len(sites), (ns, want)
+names = {s[one(f, "name")] for f in p.fn.values()}
+assert names & {"burn_sixty", "burn_thirty", "burn_ten"}, names
+assert any(p.stack(x)[:2] == ["burn", "burn_sixty"] for x in samples), [p.stack(x) for x in samples[:3]]
+PY
+
+# Reports without locks or CPU samples (an older pferris, PFERRIS_CPU_HZ=0); usage errors.
+python3 -c 'import json; r = json.load(open("r.json")); r.pop("locks", None); r.pop("waits", None); r.pop("cpu", None); json.dump(r, open("old.json", "w"))'
+"$P" report --pprof waits old.json > /dev/null 2> waits.err; expect_eq $? 2 "--pprof waits without locks"
 grep -q 'no lock waits' waits.err || die "unclear --pprof waits error: $(cat waits.err)"
+"$P" report --pprof cpu old.json > /dev/null 2> cpu.err; expect_eq $? 2 "--pprof cpu without cpu"
+grep -q 'no CPU samples' cpu.err || die "unclear --pprof cpu error: $(cat cpu.err)"
+PFERRIS_CPU_HZ=0 PFERRIS_OUTPUT=c0.json preload "$TOP/$B/tests/prog_cpu" 0.1 > /dev/null || die "prog_cpu failed"
+"$P" report --pprof cpu c0.json > /dev/null 2> cpu0.err; expect_eq $? 2 "--pprof cpu with PFERRIS_CPU_HZ=0"
+grep -q 'no CPU samples' cpu0.err || die "unclear --pprof cpu error: $(cat cpu0.err)"
 "$P" report --pprof heap r.json r2.json > /dev/null 2> two.err; expect_eq $? 2 "--pprof of two reports"
 grep -q -- '--merge' two.err || die "no hint to merge: $(cat two.err)"
 

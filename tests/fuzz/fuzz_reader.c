@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_HEAP);
     pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_TIME);
     pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_WAITS);
+    pf_pprof_write(sink, sink, r, "fuzz.json", PF_PPROF_CPU);
     pf_speedscope_write(sink, sink, r, "fuzz.json");
     json_t *m = pf_merge_reports(rs, fs, 2);
     if (m) {
@@ -51,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         pf_summary_print(sink, "merged", m, 5);
         pf_pprof_write(sink, sink, m, "merged", PF_PPROF_HEAP);
+        pf_pprof_write(sink, sink, m, "merged", PF_PPROF_WAITS);
+        pf_pprof_write(sink, sink, m, "merged", PF_PPROF_CPU);
         pf_speedscope_write(sink, sink, m, "merged");
         json_decref(m);
     }

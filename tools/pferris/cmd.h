@@ -146,7 +146,7 @@ int pf_diff_write(FILE *out, FILE *err, json_t *a, json_t *b, const char *fa, co
 json_t *pf_merge_reports(json_t **reports, const char **files, int n);
 /* pprof.c: a gzipped perftools.profiles.Profile (google/pprof proto/profile.proto) of heap
  * call sites, timers or lock waits. 0, or 2 (said on err). */
-typedef enum { PF_PPROF_HEAP, PF_PPROF_TIME, PF_PPROF_WAITS } pf_pprof_kind_t;
+typedef enum { PF_PPROF_HEAP, PF_PPROF_TIME, PF_PPROF_WAITS, PF_PPROF_CPU } pf_pprof_kind_t;
 int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_kind_t kind);
 /* speedscope.c: the speedscope file format: one evented profile per thread from the timeline's
  * intervals, sampled profiles of heap bytes by call site. 0, or 2. */

@@ -6,7 +6,7 @@
  *   pferris report --svg FILE                     heap and lanes  svg.c
  *   pferris report --diff BEFORE AFTER [--fail-above PCT] [--json]  diff.c
  *   pferris report --merge FILE...                one report      merge.c
- *   pferris report --pprof [heap|time|waits] FILE  pprof protobuf  pprof.c
+ *   pferris report --pprof [heap|time|waits|cpu] FILE  pprof protobuf  pprof.c
  *   pferris report --speedscope FILE              speedscope JSON speedscope.c
  *   pferris top [--once] [--json] [PID]          live processes  top.c
  * This file parses the command line and hands each report to its output. Reports are untrusted
@@ -78,8 +78,8 @@ static int parse_option(report_opts_t *o, int argc, char **argv, int *i)
     } else if (!strcmp(a, "--pprof")) {
         /* The kind is optional: a following word that is no kind is a file. */
         const char *k = *i + 1 < argc ? argv[*i + 1] : "";
-        static const char *const kinds[] = {"heap", "time", "waits"};
-        for (int j = 0; j < 3; j++)
+        static const char *const kinds[] = {"heap", "time", "waits", "cpu"};
+        for (int j = 0; j < 4; j++)
             if (!strcmp(k, kinds[j])) {
                 o->pprof = (pf_pprof_kind_t)j;
                 ++*i;

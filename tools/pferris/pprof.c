@@ -1,4 +1,4 @@
-/* pprof.c — `pferris report --pprof heap|time|waits`: a gzipped perftools.profiles.Profile
+/* pprof.c — `pferris report --pprof heap|time|waits|cpu`: a gzipped perftools.profiles.Profile
  * (google/pprof proto/profile.proto; a copy is in tests/pprof/) for `go tool pprof`, Pyroscope
  * and Grafana.
  *   heap   sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count,
@@ -9,7 +9,13 @@
  *          has debug information, file and line (addr2line, as --top).
  *   time   the timing tree as stacks of timer names: calls/count and wall/nanoseconds of
  *          self time.
- *   waits  needs the report's lock waits ("locks"), which this pferris does not read yet.
+ *   waits  contentions/count and delay/nanoseconds (Go's mutex and block profiles): one sample
+ *          per lock of "locks", its frames the call site where it is waited on most, with a
+ *          "kind" label (mutex, rwlock, cond, barrier, sem); period_type delay/nanoseconds and
+ *          period waits.sample_ns.
+ *   cpu    samples/count and cpu/nanoseconds (Go's CPU profile): one sample per stack of
+ *          cpu.sites; period_type cpu/nanoseconds and period 1e9 / cpu.hz.
+ * heap, waits and cpu share the mapping, location and function tables.
  * A merged report gives one profile with a "rank" (or "pid") label on every sample. The
  * protobuf is written by tools/common/proto.c, the gzip wrapper by zlib. */
 #include <math.h>
@@ -30,7 +36,7 @@ enum {
     PROFILE_COMMENT = 13, PROFILE_DEFAULT_SAMPLE_TYPE = 14,
     VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
     SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
-    LABEL_KEY = 1, LABEL_NUM = 3,
+    LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
     MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILENAME = 5,
     MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8,
     MAPPING_HAS_LINE_NUMBERS = 9,
@@ -147,7 +153,7 @@ static void value_type(pprof_t *p, pf_proto_t *into, uint32_t field, const char 
 
 /* One sample: location ids leaf first, values, and for a merged report the process's label. */
 static void sample(pprof_t *p, const uint64_t *locs, size_t nlocs, const int64_t *values,
-                   size_t nvalues, json_t *proc, int merged)
+                   size_t nvalues, json_t *proc, int merged, const char *kind)
 {
     uint64_t v[8];
     for (size_t i = 0; i < nvalues && i < 8; i++)
@@ -163,10 +169,25 @@ static void sample(pprof_t *p, const uint64_t *locs, size_t nlocs, const int64_t
                      pf_json_to_ll(pf_json_num0(proc, ranked ? PF_KEY_RANK : PF_KEY_PID)));
         pf_proto_end(&p->samples, l);
     }
+    if (kind) {
+        size_t l = pf_proto_begin(&p->samples, SAMPLE_LABEL);
+        pf_proto_int(&p->samples, LABEL_KEY, str_id(p, "kind"));
+        pf_proto_int(&p->samples, LABEL_STR, str_id(p, kind));
+        pf_proto_end(&p->samples, l);
+    }
     pf_proto_end(&p->samples, m);
 }
 
-/* ---- the heap profile: locations of the sites' frames ------------------------------------ */
+/* ---- heap, waits, cpu: locations of the sites' frames ------------------------------------- */
+
+/* A process's call sites for a kind: heap.sites, locks or cpu.sites. */
+static json_t *site_list(json_t *proc, pf_pprof_kind_t kind)
+{
+    if (kind == PF_PPROF_WAITS)
+        return json_object_get(proc, PF_KEY_LOCKS);
+    json_t *o = json_object_get(proc, kind == PF_PPROF_CPU ? PF_KEY_CPU : PF_KEY_HEAP);
+    return json_object_get(o, PF_KEY_SITES);
+}
 
 static int is_python(json_t *f)
 {
@@ -213,13 +234,12 @@ static void loc_key(json_t *f, char *key, size_t n)
 }
 
 /* Every distinct frame of every site, in order of first appearance; its id is its index + 1. */
-static void collect_locations(pprof_t *p, json_t *r)
+static void collect_locations(pprof_t *p, json_t *r, pf_pprof_kind_t kind)
 {
     for (size_t k = 0; k < pf_json_process_count(r); k++) {
-        json_t *h = json_object_get(pf_json_process(r, k), PF_KEY_HEAP);
         size_t i, j;
         json_t *s, *f;
-        json_array_foreach(json_object_get(h, PF_KEY_SITES), i, s)
+        json_array_foreach(site_list(pf_json_process(r, k), kind), i, s)
             json_array_foreach(json_object_get(s, PF_KEY_FRAMES), j, f)
         {
             char key[1100];
@@ -327,17 +347,16 @@ static int64_t nonneg(double v)
     return x > 0 ? x : 0;
 }
 
-/* Returns the number of samples written. */
-static size_t heap_samples(pprof_t *p, json_t *r, int merged)
+/* One sample per site of every process; returns the number written. */
+static size_t site_samples(pprof_t *p, json_t *r, int merged, pf_pprof_kind_t kind)
 {
     size_t written = 0;
     uint64_t locs[130];
     for (size_t k = 0; k < pf_json_process_count(r); k++) {
         json_t *proc = pf_json_process(r, k);
-        json_t *h = json_object_get(proc, PF_KEY_HEAP);
         size_t i, j;
         json_t *s, *f;
-        json_array_foreach(json_object_get(h, PF_KEY_SITES), i, s)
+        json_array_foreach(site_list(proc, kind), i, s)
         {
             size_t n = 0;
             json_array_foreach(json_object_get(s, PF_KEY_FRAMES), j, f)
@@ -347,27 +366,34 @@ static size_t heap_samples(pprof_t *p, json_t *r, int merged)
                 if (n < sizeof locs / sizeof *locs)
                     locs[n++] = (uint64_t)json_integer_value(json_object_get(p->loc_ids, key));
             }
-            /* The report keeps live bytes, not live blocks, per site: in-use objects are the
-             * live bytes over the site's mean allocation size. */
-            double allocs = pf_json_num0(s, PF_KEY_ALLOCATIONS);
-            double bytes = pf_json_num0(s, PF_KEY_BYTES);
-            double live = pf_json_num0(s, PF_KEY_LIVE_BYTES);
-            int64_t v[4] = {nonneg(allocs), nonneg(bytes),
-                            nonneg(bytes > 0 ? live * allocs / bytes : 0), nonneg(live)};
-            sample(p, locs, n, v, 4, proc, merged);
+            if (kind == PF_PPROF_WAITS) {
+                int64_t v[2] = {nonneg(pf_json_num0(s, PF_KEY_CONTENDED)),
+                                nonneg(pf_json_num0(s, PF_KEY_WAIT_SECONDS) * 1e9)};
+                sample(p, locs, n, v, 2, proc, merged, pf_json_str(s, PF_KEY_KIND, "?"));
+            } else if (kind == PF_PPROF_CPU) {
+                int64_t v[2] = {nonneg(pf_json_num0(s, PF_KEY_SAMPLES)),
+                                nonneg(pf_json_num0(s, PF_KEY_SECONDS) * 1e9)};
+                sample(p, locs, n, v, 2, proc, merged, NULL);
+            } else {
+                /* The report keeps live bytes, not live blocks, per site: in-use objects are
+                 * the live bytes over the site's mean allocation size. */
+                double allocs = pf_json_num0(s, PF_KEY_ALLOCATIONS);
+                double bytes = pf_json_num0(s, PF_KEY_BYTES);
+                double live = pf_json_num0(s, PF_KEY_LIVE_BYTES);
+                int64_t v[4] = {nonneg(allocs), nonneg(bytes),
+                                nonneg(bytes > 0 ? live * allocs / bytes : 0), nonneg(live)};
+                sample(p, locs, n, v, 4, proc, merged, NULL);
+            }
             written++;
         }
     }
     return written;
 }
 
-static size_t heap_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
+/* Locations, functions and mappings of every site's frames. */
+static void site_tables(pprof_t *p, json_t *r, pf_pprof_kind_t kind)
 {
-    value_type(p, head, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
-    value_type(p, head, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
-    value_type(p, head, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
-    value_type(p, head, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
-    collect_locations(p, r);
+    collect_locations(p, r, kind);
     pf_site_source_t *q = calloc(p->nlocs ? p->nlocs : 1, sizeof *q);
     if (q) {
         for (size_t i = 0; i < p->nlocs; i++)
@@ -381,6 +407,15 @@ static size_t heap_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
     for (size_t i = 0; i < p->nlocs; i++)
         write_location(p, i);
     write_mappings(p);
+}
+
+static size_t heap_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
+{
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+    site_tables(p, r, PF_PPROF_HEAP);
     json_t *heap = json_object_get(pf_json_process(r, 0), PF_KEY_HEAP);
     json_t *sampling = json_object_get(heap, PF_KEY_SAMPLING);
     value_type(p, head, PROFILE_PERIOD_TYPE, "space", "bytes");
@@ -392,7 +427,31 @@ static size_t heap_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
                  pf_text_count(pf_json_num(sampling, PF_KEY_MEAN_BYTES)), est);
         pf_proto_int(head, PROFILE_COMMENT, str_id(p, c));
     }
-    return heap_samples(p, r, merged);
+    return site_samples(p, r, merged, PF_PPROF_HEAP);
+}
+
+static size_t waits_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
+{
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "contentions", "count");
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "delay", "nanoseconds");
+    site_tables(p, r, PF_PPROF_WAITS);
+    json_t *waits = json_object_get(pf_json_process(r, 0), PF_KEY_WAITS);
+    if (!waits)
+        waits = json_object_get(r, PF_KEY_WAITS);
+    value_type(p, head, PROFILE_PERIOD_TYPE, "delay", "nanoseconds");
+    pf_proto_int(head, PROFILE_PERIOD, nonneg(pf_json_num0(waits, PF_KEY_SAMPLE_NS)));
+    return site_samples(p, r, merged, PF_PPROF_WAITS);
+}
+
+static size_t cpu_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
+{
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "samples", "count");
+    value_type(p, head, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
+    site_tables(p, r, PF_PPROF_CPU);
+    double hz = pf_json_num0(json_object_get(pf_json_process(r, 0), PF_KEY_CPU), PF_KEY_HZ);
+    value_type(p, head, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
+    pf_proto_int(head, PROFILE_PERIOD, hz > 0 ? nonneg(1e9 / hz) : 0);
+    return site_samples(p, r, merged, PF_PPROF_CPU);
 }
 
 /* ---- the time profile: the timing tree ---------------------------------------------------- */
@@ -434,7 +493,7 @@ static size_t time_nodes(pprof_t *p, json_t *nodes, uint64_t *path, uint64_t *le
             leaf_first[d] = path[depth - d];
         int64_t v[2] = {nonneg(pf_json_num0(n, PF_KEY_COUNT)),
                         nonneg(pf_json_num0(n, PF_KEY_SELF) * 1e9)};
-        sample(p, leaf_first, depth + 1, v, 2, proc, merged);
+        sample(p, leaf_first, depth + 1, v, 2, proc, merged, NULL);
         written += 1 + time_nodes(p, json_object_get(n, PF_KEY_CHILDREN), path, leaf_first,
                                   depth + 1, proc, merged);
     }
@@ -504,19 +563,30 @@ static int gzip_write(FILE *out, pf_proto_t **parts, size_t n)
 static int has_locks(json_t *r)
 {
     for (size_t k = 0; k < pf_json_process_count(r); k++)
-        if (json_object_get(pf_json_process(r, k), PF_KEY_LOCKS))
+        if (json_is_array(json_object_get(pf_json_process(r, k), PF_KEY_LOCKS)))
+            return 1;
+    return 0;
+}
+
+static int has_cpu_samples(json_t *r)
+{
+    for (size_t k = 0; k < pf_json_process_count(r); k++)
+        if (pf_json_num0(json_object_get(pf_json_process(r, k), PF_KEY_CPU), PF_KEY_SAMPLES) > 0)
             return 1;
     return 0;
 }
 
 int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_kind_t kind)
 {
-    if (kind == PF_PPROF_WAITS) {
-        pf_text_say(err,
-                    "%s: --pprof waits is not available: %s (use --pprof heap or --pprof time)",
-                    file,
-                    has_locks(r) ? "this pferris does not read the report's lock waits (\"locks\")"
-                                 : "the report has no lock waits (no \"locks\" section)");
+    if (kind == PF_PPROF_WAITS && !has_locks(r)) {
+        pf_text_say(err, "%s: --pprof waits is not available: the report has no lock waits (no "
+                         "\"locks\" section: a report of an older pferris)", file);
+        return 2;
+    }
+    if (kind == PF_PPROF_CPU && !has_cpu_samples(r)) {
+        pf_text_say(err, "%s: --pprof cpu is not available: the report has no CPU samples "
+                         "(PFERRIS_CPU_HZ=0, sampling stood down, or a report of an older "
+                         "pferris)", file);
         return 2;
     }
     pprof_t p = {.string_ids = json_object(), .loc_ids = json_object(), .fn_ids = json_object(),
@@ -524,12 +594,18 @@ int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_k
     pf_proto_t head = {0}, tail = {0};
     str_id(&p, ""); /* string_table[0] is "" */
     int merged = json_is_array(json_object_get(r, PF_KEY_PROCESSES));
-    size_t n = kind == PF_PPROF_HEAP ? heap_profile(&p, &head, r, merged)
-                                     : time_profile(&p, &head, r, merged);
+    size_t n = kind == PF_PPROF_HEAP    ? heap_profile(&p, &head, r, merged)
+               : kind == PF_PPROF_WAITS ? waits_profile(&p, &head, r, merged)
+               : kind == PF_PPROF_CPU   ? cpu_profile(&p, &head, r, merged)
+                                        : time_profile(&p, &head, r, merged);
+    static const char *const why[] = {
+        [PF_PPROF_HEAP] = "no call sites: PFERRIS_SAMPLE=0 or heap tracking off",
+        [PF_PPROF_TIME] = "the program used no timer markers",
+        [PF_PPROF_WAITS] = "no thread waited on a lock",
+        [PF_PPROF_CPU] = "no CPU stacks",
+    };
     if (!n)
-        pf_text_say(err, "%s: the profile has no samples (%s)", file,
-                    kind == PF_PPROF_HEAP ? "no call sites: PFERRIS_SAMPLE=0 or heap tracking off"
-                                          : "the program used no timer markers");
+        pf_text_say(err, "%s: the profile has no samples (%s)", file, why[kind]);
     double start = pf_json_iso_epoch(pf_json_str(pf_json_process(r, 0), PF_KEY_START_TIME, NULL));
     if (isfinite(start))
         pf_proto_int(&tail, PROFILE_TIME_NANOS, pf_json_to_ll(start * 1e9));
