@@ -122,22 +122,18 @@ void pf_thread_end(pf_thread_t *t)
     errno = saved;
 }
 
-void pf_thread_note_stack(pf_thread_t *t)
+void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size)
 {
-    if (!t)
+    if (!t || !size)
         return;
-    int saved = errno;
-    pthread_attr_t attr;
-    pf_in_hook++; /* glibc's pthread_getattr_np allocates */
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void *lo;
-        size_t size;
-        if (pthread_attr_getstack(&attr, &lo, &size) == 0)
-            pf_store_relaxed(&t->stack_lo, (uintptr_t)lo);
-        pthread_attr_destroy(&attr);
-    }
-    pf_in_hook--;
-    errno = saved;
+    /* From what pthread_create was given, not pthread_getattr_np: that allocates, and a
+     * thread's first allocation shapes its arena (mallocbench's page faults doubled). A stack
+     * the program supplied starts at addr. glibc maps its own stacks with the guard at the
+     * bottom and the thread descriptor at the top, so the usable low end lies less than
+     * sizeof(struct pthread) above pthread_self() - size; 16 KiB of margin makes the estimate
+     * err towards less room, never more. */
+    uintptr_t lo = addr ? (uintptr_t)addr : (uintptr_t)pthread_self() - size + 16384;
+    pf_store_relaxed(&t->stack_lo, lo);
 }
 
 pf_thread_t *pf_thread_first(void)

@@ -80,9 +80,9 @@ void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
  * above (the heap) can settle the thread's figures. One hook; set before threads end. */
 typedef void (*pf_thread_end_fn)(pf_thread_t *t);
 void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
-/* Notes the low end of the calling thread's stack (a thread started through the preload; not
- * the main thread, whose stack grows). */
-void pf_thread_note_stack(pf_thread_t *t) PF_HIDDEN;
+/* Notes the low end of the calling thread's stack from what pthread_create was given: addr, the
+ * stack the program supplied (NULL: glibc's own), and its size. */
+void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size) PF_HIDDEN;
 /* The CPU sampler's hooks (cpu.c): start is called on a thread once its state exists (in
  * pf_thread_attach, so also for threads not created through pthread_create), end as its record
  * ends, before the end hook. Set once, before the threads they concern start. */
