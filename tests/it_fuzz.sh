@@ -1,6 +1,6 @@
 # Fuzzes the report reader and the report tool's outputs (tests/fuzz/fuzz_reader.c, linked with
-# every tools/pferris/*.c but main.c, and lib/report/jstr.c that merge uses) with libFuzzer for
-# a fixed number of runs from the seed corpus in tests/fuzz/corpus. Needs clang and its libFuzzer runtime (Debian: clang,
+# every tools/pferris/*.c but main.c, and lib/report/jstr.c and demangle.c that they use) with
+# libFuzzer for a fixed number of runs from the seed corpus in tests/fuzz/corpus. Needs clang and its libFuzzer runtime (Debian: clang,
 # libclang-rt-14-dev); skipped without them.
 . "$TOP/tests/lib.sh"
 CC_FUZZ=${CC_FUZZ:-clang}
@@ -12,7 +12,7 @@ done
 flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -DPFERRIS_VERSION=\"fuzz\" -I$TOP/lib -I$TOP/tools $(pkg-config --cflags jansson)"
 if ! $CC_FUZZ $flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
      -o fuzz_reader "$TOP/tests/fuzz/fuzz_reader.c" "${tool_sources[@]}" "$TOP"/tools/common/*.c \
-     "$TOP"/lib/report/jstr.c $(pkg-config --libs jansson) -lz -lm 2> build.log; then
+     "$TOP"/lib/report/jstr.c "$TOP"/lib/report/demangle.c $(pkg-config --libs jansson) -lz -lm 2> build.log; then
   grep -q "fuzzer" build.log && skip "clang cannot link libFuzzer (apt-get install libclang-rt-14-dev): $(grep -m1 error build.log)"
   cat build.log; die "the fuzz target does not build"
 fi

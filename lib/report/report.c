@@ -1,5 +1,6 @@
 /* report.c — building the report from the figures. */
 #include "report/jstr.h"
+#include "report/demangle.h"
 #include "report/keys.h"
 #include "report/report.h"
 
@@ -231,33 +232,6 @@ static json_t *threads_json(void)
 
 #define MAX_REPORTED_SITES 2000
 
-/* A C++ name demangled by libstdc++'s __cxa_demangle, or NULL. The program's own libstdc++ when
- * it has one loaded; else (a C++ program that needed no libstdc++, or C calling a C++ library
- * linked statically) libstdc++.so.6 loaded privately here, at the first mangled name of the
- * report, never before. Report time only: it allocates. */
-static char *demangle(const char *sym)
-{
-    typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-    static demangle_fn fn;
-    static int looked;
-    if (sym[0] != '_' || sym[1] != 'Z')
-        return NULL;
-    if (!looked) {
-        *(void **)&fn = dlsym(RTLD_DEFAULT, "__cxa_demangle");
-        void *h = fn ? NULL : dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-        if (h)
-            *(void **)&fn = dlsym(h, "__cxa_demangle");
-        looked = 1;
-    }
-    int status = -1;
-    char *d = fn ? fn(sym, NULL, NULL, &status) : NULL;
-    if (status != 0) {
-        free(d);
-        return NULL;
-    }
-    return d;
-}
-
 /* A stack's frames, innermost first; other: the stack was lost because its table was full. */
 static json_t *frames_json(void *const *frames, uint32_t depth, int other)
 {
@@ -267,7 +241,7 @@ static json_t *frames_json(void *const *frames, uint32_t depth, int other)
         pf_symbols_lookup((uintptr_t)frames[i], &sym);
         json_t *f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, pf_jstr(sym.symbol));
-        char *d = demangle(sym.symbol);
+        char *d = pf_demangle(sym.symbol);
         if (d)
             json_object_set_new(f, PF_KEY_DEMANGLED, pf_jstr(d));
         free(d);

@@ -307,13 +307,14 @@ static int stack_has_room(const pf_thread_t *t)
     return 1;
 }
 
-/* The calling stack's site. A function of its own, so that its frame buffer is only on the
+/* The site of the stack that called this function, skipping this function, `callers` frames
+ * more, and pferris's own frames. A function of its own, so that its frame buffer is only on the
  * stack once stack_has_room said there is room for it. */
-static __attribute__((noinline)) uint32_t unwind_site(void)
+static __attribute__((noinline)) uint32_t unwind_site(int callers)
 {
     void *buf[PF_MAX_DEPTH + 16];
-    int n = sites_state.backtrace(buf, sites_state.depth + 16);
-    int skip = 2; /* this function and pf_sites_sample */
+    int n = sites_state.backtrace(buf, sites_state.depth + 16 + callers);
+    int skip = 1 + callers;
 #if PF_PRELOAD
     while (skip < n && (uintptr_t)buf[skip] >= sites_state.self_lo && (uintptr_t)buf[skip] < sites_state.self_hi)
         skip++;
@@ -359,7 +360,7 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
     pf_in_hook++;
     int saved = errno;
     /* No room: counted under site 0, unwound no further (sites.h). */
-    uint32_t site = stack_has_room(t) ? unwind_site() : 0;
+    uint32_t site = stack_has_room(t) ? unwind_site(1) : 0;
     errno = saved;
     site_stat_t *st = stat_of(t, site);
     if (st) {
@@ -436,17 +437,9 @@ uint32_t pf_sites_capture(int callers)
 {
     if (!pf_load_acquire(&sites_state.active))
         return 0;
-    void *buf[PF_MAX_DEPTH + 16];
-    int n = sites_state.backtrace(buf, sites_state.depth + 16 + callers);
-    int skip = 1 + callers; /* this function and the caller's own frames */
-#if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= sites_state.self_lo && (uintptr_t)buf[skip] < sites_state.self_hi)
-        skip++;
-#endif
-    int depth = n - skip;
-    if (depth > sites_state.depth)
-        depth = sites_state.depth;
-    return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
+    uint32_t site = unwind_site(1 + callers); /* this function and the caller's own frames */
+    __asm__ volatile("" ::: "memory"); /* no tail call: this frame is one of those skipped */
+    return site;
 }
 
 void *const *pf_sites_frames(uint32_t id, uint32_t *depth)

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "common/demangle.h"
+#include "report/demangle.h"
 
 /* One frame as text: the function (C++ names demangled), else module+offset. Characters that would break the folded
  * format (';' separates frames, newlines separate stacks) are replaced. */

@@ -1,6 +1,6 @@
 /* demangle.h — C++ names as people read them, for the tools' outputs. */
-#ifndef PF_DEMANGLE_H
-#define PF_DEMANGLE_H
+#ifndef PF_REPORT_DEMANGLE_H
+#define PF_REPORT_DEMANGLE_H
 
 #include "base/atomic.h"
 

@@ -1,7 +1,9 @@
-/* demangle.c — C++ demangling through libstdc++'s __cxa_demangle, loaded with dlopen so that the
- * tools (C programs) need no C++ runtime at link time. A report written by a C++ program carries
- * the demangled name already (frames' "demangled"); this is for reports without it. */
-#include "common/demangle.h"
+/* demangle.c — C++ demangling through libstdc++'s __cxa_demangle, for the report's frames and
+ * for the tools (reports without "demangled"). The program's own libstdc++ when it has one
+ * loaded; else libstdc++.so.6 loaded privately (RTLD_LOCAL) at the first mangled name, never
+ * before, so neither the preload nor the tools need a C++ runtime at link time. It allocates:
+ * report time and tools only. */
+#include "report/demangle.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
