@@ -131,6 +131,16 @@ void pf_site_sources(pf_site_source_t *q, size_t n);
 void pf_usage_print(FILE *out);
 /* summary.c: the text summary of a report, with the top heaviest call sites. */
 void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top);
+/* Adds PF_KEY_SOURCE (file:line) to a site's innermost frames, for the tables. */
+void pf_summary_annotate(json_t *site, size_t frames);
+/* summary_cpu.c: "where the CPU time goes"; and the function with the most self samples (to be
+ * freed), with its share in percent and its seconds, or NULL. */
+void pf_summary_cpu(FILE *out, json_t *r, size_t top);
+char *pf_summary_cpu_hottest(json_t *r, double *share, double *sec);
+/* summary_waits.c: the waits section; and the bottleneck line when one lock holds the threads
+ * more than 20% of their time (1 when printed). */
+void pf_summary_waits(FILE *out, json_t *r, size_t top);
+int pf_summary_wait_bottleneck(FILE *out, json_t *r);
 /* flame.c: folded stacks of timer self time, heap bytes or sampled CPU time. 0, or 2. */
 enum { PF_FLAME_TIME, PF_FLAME_HEAP, PF_FLAME_CPU };
 int pf_flame_write(FILE *out, FILE *err, json_t *r, const char *file, int kind);

@@ -1,7 +1,8 @@
 /* summary.c — the text summary of a report (`pferris report`, and what `pferris run` prints):
  * the process, the bottleneck, timers, where the CPU time goes (sampled stacks), counters,
  * memory, heap, the heaviest call sites with their source lines (from addr2line), the heaviest
- * locks, threads, and a merged report's processes. */
+ * locks, threads, and a merged report's processes. The CPU and waits sections are in
+ * summary_cpu.c and summary_waits.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 /* Adds PF_KEY_SOURCE (file:line, the file's name only) to a site's innermost frames, for the
  * tables. */
-static void annotate_source(json_t *site, size_t frames)
+void pf_summary_annotate(json_t *site, size_t frames)
 {
     json_t *fr = json_object_get(site, PF_KEY_FRAMES);
     pf_site_source_t q[8];
@@ -59,7 +60,7 @@ static void top_sites_table(FILE *out, json_t *sites, pf_entry_t *e, size_t n, s
     for (size_t i = 0; i < n && i < top; i++) {
         if (by_live && !(e[i].value > 0))
             break;
-        annotate_source(e[i].v, 3);
+        pf_summary_annotate(e[i].v, 3);
         char *where = pf_site_stack(e[i].v, " < ", 3);
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i + 1);
@@ -86,216 +87,6 @@ static void top_sites(FILE *out, json_t *r, size_t top)
     top_sites_table(out, sites, e, n, top, 0);
     top_sites_table(out, sites, e, n, top, 1);
     free(e);
-}
-
-/* ---- where the CPU time goes (sampled stacks) ------------------------------------------- */
-
-/* Adds v to acc[name]. */
-static void add_to(json_t *acc, const char *name, double v)
-{
-    double was = pf_json_numv(json_object_get(acc, name));
-    json_object_set_new(acc, name, json_real(isfinite(was) ? was + v : v));
-}
-
-/* Samples by function: self (the innermost frame) and total (anywhere in the stack, once per
- * stack however often it recurs). */
-static void cpu_by_function(json_t *sites, json_t *self, json_t *total)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(sites, i, s)
-    {
-        double n = pf_json_num0(s, PF_KEY_SAMPLES);
-        json_t *frames = json_object_get(s, PF_KEY_FRAMES), *seen = json_object();
-        size_t k;
-        json_t *f;
-        json_array_foreach(frames, k, f)
-        {
-            char name[512];
-            pf_site_frame_text(f, name, sizeof name);
-            if (k == 0)
-                add_to(self, name, n);
-            if (!json_object_get(seen, name)) {
-                json_object_set_new(seen, name, json_true());
-                add_to(total, name, n);
-            }
-        }
-        json_decref(seen);
-    }
-}
-
-/* The function with the most self samples, or NULL; *share its share of every sample. */
-static char *cpu_hottest(json_t *r, double *share, double *sec)
-{
-    json_t *cpu = json_object_get(r, PF_KEY_CPU);
-    double all = pf_json_num0(cpu, PF_KEY_SAMPLES);
-    json_t *self = json_object(), *total = json_object();
-    cpu_by_function(json_object_get(cpu, PF_KEY_SITES), self, total);
-    size_t n;
-    pf_entry_t *e = pf_json_sorted_object(self, NULL, &n);
-    char *name = NULL;
-    if (n && all > 0 && e[0].value > 0) {
-        name = strdup(e[0].name);
-        *share = 100 * e[0].value / all;
-        *sec = pf_json_num0(cpu, PF_KEY_SECONDS) * e[0].value / all;
-    }
-    free(e);
-    json_decref(self);
-    json_decref(total);
-    return name;
-}
-
-/* The heaviest stacks as shown (four frames, innermost first): stacks that differ only in
- * frames or addresses the table does not show are one row. */
-static void print_cpu_stacks(FILE *out, json_t *sites, double all, double seconds, size_t top)
-{
-    json_t *shown = json_object();
-    size_t i;
-    json_t *s;
-    json_array_foreach(sites, i, s)
-    {
-        if (i < 4 * top)
-            annotate_source(s, 1);
-        char *where = pf_site_stack(s, " < ", 4);
-        if (where)
-            add_to(shown, where, pf_json_num0(s, PF_KEY_SAMPLES));
-        free(where);
-    }
-    size_t n;
-    pf_entry_t *e = pf_json_sorted_object(shown, NULL, &n);
-    fputs("\n  heaviest CPU stacks\n", out);
-    pf_table_t t;
-    pf_table_init(&t, "rrrl", "#", "cpu", "%", "stack (innermost first)");
-    for (i = 0; i < n && i < top; i++) {
-        char idx[24];
-        snprintf(idx, sizeof idx, "%zu", i + 1);
-        pf_table_row(&t, idx, pf_text_sec(seconds * e[i].value / all),
-                     pf_text_pct(100 * e[i].value / all) + 1, e[i].name);
-    }
-    pf_table_print(out, &t);
-    free(e);
-    json_decref(shown);
-}
-
-static void print_cpu(FILE *out, json_t *r, size_t top)
-{
-    json_t *cpu = json_object_get(r, PF_KEY_CPU);
-    if (!json_is_object(cpu))
-        return;
-    const char *why = pf_json_str(cpu, PF_KEY_INACTIVE_REASON, NULL);
-    double all = pf_json_num0(cpu, PF_KEY_SAMPLES);
-    if (why) {
-        char *w = pf_text_cell(why);
-        if (strncmp(why, "PFERRIS_CPU_HZ=0", 16) == 0)
-            fprintf(out, "\n  cpu         not sampled (%s)\n", w ? w : "");
-        else
-            fprintf(out, "\n  cpu         not sampled: pferris stood down (%s)\n", w ? w : "");
-        free(w);
-        return;
-    }
-    if (!(all > 0))
-        return;
-    fprintf(out, "\n  cpu         %s samples at %s Hz of each thread's CPU time: %s of CPU\n",
-            pf_text_count(all), pf_text_count(pf_json_num(cpu, PF_KEY_HZ)),
-            pf_text_sec(pf_json_num(cpu, PF_KEY_SECONDS)));
-    json_t *self = json_object(), *total = json_object();
-    json_t *sites = json_object_get(cpu, PF_KEY_SITES);
-    cpu_by_function(sites, self, total);
-    size_t ns, nt;
-    pf_entry_t *es = pf_json_sorted_object(self, NULL, &ns);
-    pf_entry_t *et = pf_json_sorted_object(total, NULL, &nt);
-    fputs("\n  where the CPU time goes: functions by self time (the innermost frame)\n", out);
-    pf_table_t t;
-    pf_table_init(&t, "rrrl", "self", "% self", "% total", "function");
-    for (size_t i = 0; i < ns && i < top * 2; i++) {
-        double tot = pf_json_num0(total, es[i].name);
-        pf_table_row(&t, pf_text_sec(pf_json_num0(cpu, PF_KEY_SECONDS) * es[i].value / all),
-                     pf_text_pct(100 * es[i].value / all) + 1, pf_text_pct(100 * tot / all) + 1,
-                     es[i].name);
-    }
-    pf_table_print(out, &t);
-    fputs("\n  functions by total time (self and what they call)\n", out);
-    pf_table_init(&t, "rrl", "total", "% total", "function");
-    for (size_t i = 0; i < nt && i < top * 2; i++)
-        pf_table_row(&t, pf_text_sec(pf_json_num0(cpu, PF_KEY_SECONDS) * et[i].value / all),
-                     pf_text_pct(100 * et[i].value / all) + 1, et[i].name);
-    pf_table_print(out, &t);
-    print_cpu_stacks(out, sites, all, pf_json_num0(cpu, PF_KEY_SECONDS), top);
-    if (pf_json_num0(cpu, PF_KEY_DROPPED) > 0)
-        fprintf(out, "  %s samples lost their stack (the table of stacks was full): shown as [other]\n",
-                pf_text_count(pf_json_num0(cpu, PF_KEY_DROPPED)));
-    free(es);
-    free(et);
-    json_decref(self);
-    json_decref(total);
-}
-
-/* ---- waits --------------------------------------------------------------------------------- */
-
-#define WAIT_BOTTLENECK 0.20 /* a lock that holds threads this share of their time is named */
-
-/* Where a lock is taken, as text (its innermost frames with source lines), to be freed. */
-static char *lock_site(json_t *lock, int frames)
-{
-    if (!json_array_size(json_object_get(lock, PF_KEY_FRAMES)))
-        return strdup("[no call site sampled]");
-    annotate_source(lock, (size_t)frames);
-    return pf_site_stack(lock, " < ", frames);
-}
-
-/* "threads wait 45% of their time on the mutex taken in queue_pop (app.c:88)" when one lock
- * holds the threads more than WAIT_BOTTLENECK of their time. */
-static int print_wait_bottleneck(FILE *out, json_t *r)
-{
-    json_t *lock = json_array_get(json_object_get(r, PF_KEY_LOCKS), 0);
-    double life = pf_json_num(json_object_get(r, PF_KEY_WAITS), PF_KEY_THREAD_SECONDS);
-    double w = pf_json_num(lock, PF_KEY_WAIT_SECONDS);
-    if (!lock || !(life > 0) || !(w / life > WAIT_BOTTLENECK))
-        return 0;
-    char *where = lock_site(lock, 1);
-    char *more = where ? strstr(where, " < ...") : NULL;
-    if (more)
-        *more = '\0';
-    char *kind = pf_text_cell(pf_json_str(lock, PF_KEY_KIND, "lock"));
-    fprintf(out, "  bottleneck  threads wait %.0f%% of their time on the %s taken in %s\n",
-            100 * w / life, kind ? kind : "lock", where ? where : "?");
-    free(kind);
-    free(where);
-    return 1;
-}
-
-/* The process's share of thread time spent waiting, and the heaviest locks with their sites. */
-static void print_waits(FILE *out, json_t *r, size_t top)
-{
-    json_t *waits = json_object_get(r, PF_KEY_WAITS), *locks = json_object_get(r, PF_KEY_LOCKS);
-    if (!json_is_object(waits))
-        return;
-    double w = pf_json_num(waits, PF_KEY_WAIT_SECONDS), life = pf_json_num(waits, PF_KEY_THREAD_SECONDS);
-    size_t n = json_array_size(locks);
-    fprintf(out, "\n  waits       threads spent %s of their time blocked on locks (%s of %s)",
-            life > 0 ? pf_text_pct(100 * w / life) + 1 : "-", pf_text_sec(w), pf_text_sec(life));
-    fprintf(out, n ? "\n" : "; no lock was contended\n");
-    if (!n)
-        return;
-    pf_table_t t;
-    pf_table_init(&t, "rlrrrrrl", "#", "kind", "wait", "% threads", "contended", "max", "threads",
-                  "where (innermost first)");
-    for (size_t i = 0; i < n && i < top; i++) {
-        json_t *l = json_array_get(locks, i);
-        double lw = pf_json_num(l, PF_KEY_WAIT_SECONDS);
-        char idx[24];
-        snprintf(idx, sizeof idx, "%zu", i + 1);
-        char *where = lock_site(l, 3);
-        pf_table_row(&t, idx, pf_json_str(l, PF_KEY_KIND, "?"), pf_text_sec(lw),
-                     life > 0 ? pf_text_pct(100 * lw / life) + 1 : "-",
-                     pf_text_count(pf_json_num(l, PF_KEY_CONTENDED)),
-                     pf_text_sec(pf_json_num(l, PF_KEY_MAX_WAIT_SECONDS)),
-                     pf_text_count(pf_json_num(l, PF_KEY_THREADS)), where);
-        free(where);
-    }
-    pf_table_print(out, &t);
-    if (n > top)
-        fprintf(out, "  ... and %zu more locks (by wait)\n", n - top);
 }
 
 /* ---- the text summary ------------------------------------------------------------------- */
@@ -415,7 +206,7 @@ static void print_bottleneck(FILE *out, json_t *r, json_t *self, double self_sum
         free(bn);
     } else if (!waits && !json_object_size(json_object_get(r, PF_KEY_TIMING_STATS))) {
         double share = 0, sec = 0;
-        char *hot = cpu_hottest(r, &share, &sec);
+        char *hot = pf_summary_cpu_hottest(r, &share, &sec);
         char *bn = hot ? pf_text_cell(hot) : NULL;
         if (bn)
             fprintf(out, "  bottleneck  %s: %.1f%% of the sampled CPU time is spent in it (%s)\n",
@@ -604,13 +395,13 @@ void pf_summary_print(FILE *out, const char *file, json_t *r, size_t top)
     json_t *self = json_object();
     double self_sum = 0;
     self_by_name(json_object_get(r, PF_KEY_TIMING_TREE), self, &self_sum, 0);
-    print_bottleneck(out, r, self, self_sum, print_wait_bottleneck(out, r));
+    print_bottleneck(out, r, self, self_sum, pf_summary_wait_bottleneck(out, r));
     print_timers(out, r, self, self_sum);
     json_decref(self);
-    print_cpu(out, r, top);
+    pf_summary_cpu(out, r, top);
     print_counters_and_memory(out, r);
     print_heap(out, r, top);
-    print_waits(out, r, top);
+    pf_summary_waits(out, r, top);
     print_threads(out, r);
     print_processes(out, r);
     print_dropped(out, r);
