@@ -40,8 +40,9 @@ START_TEST(timer_measures_real_time_and_accumulates)
     json_t *r = pferris_get_report(p);
     json_t *st = json_object_get(json_object_get(r, "timing_stats"), "sleep");
     ck_assert_int_eq(json_integer_value(json_object_get(st, "count")), 2);
-    ck_assert_near(jreal(st, "min"), second, 1e-6);
-    ck_assert_near(jreal(st, "max"), first, 1e-6);
+    /* Under load a 10 ms sleep may outlast a 20 ms one. */
+    ck_assert_near(jreal(st, "min"), fmin(first, second), 1e-6);
+    ck_assert_near(jreal(st, "max"), fmax(first, second), 1e-6);
     ck_assert_near(jreal(st, "mean"), (first + second) / 2, 1e-6);
     json_decref(r);
     pferris_profiler_free(p);
