@@ -1,7 +1,11 @@
-/* check_arena.c — the core's own memory: zeroed, cache-line aligned, never from malloc. */
+/* check_arena.c — the core's own memory: zeroed, cache-line aligned, never from malloc; and
+ * the own heap that serves what reaches malloc while pferris runs. */
+#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include "check_util.h"
 #include "base/arena.h"
+#include "base/ownheap.h"
 
 START_TEST(zalloc_is_zeroed_and_aligned)
 {
@@ -24,11 +28,85 @@ START_TEST(small_blocks_do_not_overlap)
 }
 END_TEST
 
+START_TEST(ownheap_owns_only_its_blocks)
+{
+    static char outside[64];
+    int on_stack;
+    ck_assert(!pf_ownheap_owns(NULL));
+    ck_assert(!pf_ownheap_owns(outside));
+    ck_assert(!pf_ownheap_owns(&on_stack));
+    for (size_t size = 0; size <= PF_OWNHEAP_MAX; size = size * 2 + 1) {
+        char *p = pf_ownheap_alloc(size);
+        ck_assert_ptr_nonnull(p);
+        ck_assert(pf_ownheap_owns(p) && pf_ownheap_owns(p + size));
+        ck_assert_uint_eq((uintptr_t)p % 16, 0);
+        ck_assert_uint_ge(pf_ownheap_usable(p), size);
+        memset(p, 0xa5, pf_ownheap_usable(p)); /* the whole usable size is the caller's */
+        pf_ownheap_free(p);
+    }
+    ck_assert_ptr_null(pf_ownheap_alloc(PF_OWNHEAP_MAX + 1)); /* the real allocator's */
+    ck_assert(!pf_ownheap_owns(outside));
+}
+END_TEST
+
+START_TEST(ownheap_reuses_freed_blocks)
+{
+    void *a = pf_ownheap_alloc(100);
+    pf_ownheap_free(a);
+    ck_assert_ptr_eq(pf_ownheap_alloc(90), a); /* same class, first on its list */
+    void *b = pf_ownheap_alloc(100);
+    ck_assert_ptr_ne(a, b);
+    pf_ownheap_free(a);
+    pf_ownheap_free(b);
+}
+END_TEST
+
+/* Threads allocate, fill and free blocks of every class at once: no block is handed out twice
+ * (each holds its owner's pattern until freed). */
+static void *ownheap_churn(void *arg)
+{
+    uintptr_t me = (uintptr_t)arg;
+    unsigned char *held[64];
+    for (int round = 0; round < 2000; round++) {
+        for (int i = 0; i < 64; i++) {
+            size_t size = 16 + (size_t)((i * 67 + round) % 1000);
+            held[i] = pf_ownheap_alloc(size);
+            if (!held[i])
+                return (void *)1;
+            memset(held[i], (int)me, size);
+        }
+        for (int i = 0; i < 64; i++) {
+            size_t size = 16 + (size_t)((i * 67 + round) % 1000);
+            for (size_t k = 0; k < size; k += 7)
+                if (held[i][k] != (unsigned char)me)
+                    return (void *)1;
+            pf_ownheap_free(held[i]);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(ownheap_threads_never_share_a_block)
+{
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, ownheap_churn, (void *)(i + 1));
+    for (int i = 0; i < 4; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        ck_assert_ptr_null(bad);
+    }
+}
+END_TEST
+
 Suite *arena_suite(void)
 {
     Suite *s = suite_create("arena");
     TCase *tc = pf_tcase(s, "memory", 30);
     tcase_add_test(tc, zalloc_is_zeroed_and_aligned);
     tcase_add_test(tc, small_blocks_do_not_overlap);
+    tcase_add_test(tc, ownheap_owns_only_its_blocks);
+    tcase_add_test(tc, ownheap_reuses_freed_blocks);
+    tcase_add_test(tc, ownheap_threads_never_share_a_block);
     return s;
 }

@@ -129,26 +129,6 @@ void pf_sites_init(long long mean, int depth)
     text_of((const void *)(uintptr_t)sites_state.backtrace, &sites_state.unw_lo, &sites_state.unw_hi);
     sites_state.why = NULL;
     pf_store_release(&sites_state.active, 1);
-    pf_sites_thread_start(); /* this thread's, before main */
-}
-
-/* The first unwind on a thread makes the dynamic loader allocate libunwind's thread-local
- * block with malloc, in the thread's own glibc arena. Left to the first sample, that 16-byte
- * block lands at a random point in the middle of a busy heap and stays there, and glibc then
- * trims and regrows the arena more often: on mallocbench that was most of the gap between
- * the default mode and heap tracking alone (madvise calls +20%, page faults 5.6K -> 12K, CPU
- * 1.47x -> 1.34x of native measured by perf stat). One throwaway unwind when the thread
- * starts puts the block at the bottom of the heap, before the program allocates. */
-void pf_sites_thread_start(void)
-{
-    if (!pf_load_acquire(&sites_state.active) || pf_in_hook)
-        return;
-    int saved = errno;
-    void *buf[2];
-    pf_in_hook++;
-    sites_state.backtrace(buf, 2);
-    pf_in_hook--;
-    errno = saved;
 }
 
 void pf_sites_info(pf_sites_info_t *out)

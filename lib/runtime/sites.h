@@ -36,8 +36,6 @@ static inline uint32_t pf_sites_slot(const void *p)
     return (uint32_t)(((uintptr_t)p * 0x9E3779B97F4A7C15ull) >> (64 - PF_FILTER_LOG));
 }
 
-/* On a new thread, before the program's code: readies the unwinder's thread-local state. */
-void pf_sites_thread_start(void) PF_HIDDEN;
 /* The sampling decision's slow path: the thread's countdown went below zero. */
 void pf_sites_sample(pf_thread_t *t, void *p, size_t size) PF_HIDDEN;
 /* A free of a block whose filter counter is non-zero: forget it if it was sampled. */
