@@ -110,6 +110,38 @@ static void *owner_usable(void *next)
     return u && dladdr(u, &ui) && ui.dli_fbase == mi.dli_fbase ? u : NULL;
 }
 
+/* A block's usable size read from glibc's chunk header, the word before it (size | flags): an
+ * mmapped chunk (flag 2) spends 16 bytes of it on headers, any other 8 (it also owns the next
+ * chunk's first word). glibc's malloc_usable_size gives the same figure but first reads the
+ * next chunk's header too, to see that the block is in use: a second cache line on every
+ * allocation and free, for a check the program's own live blocks always pass. */
+static size_t chunk_usable(void *p)
+{
+    size_t head = ((const size_t *)p)[-1];
+    return (head & ~(size_t)7) - (head & 2 ? 16 : 8);
+}
+
+/* chunk_usable in place of the owner's malloc_usable_size when malloc is libc.so.6's own and
+ * the two agree on blocks of every kind (tcache, bins, top, mmapped): else, as before. */
+static void prefer_chunk_usable(void)
+{
+    Dl_info ui;
+    if (!real.usable || !dladdr(*(void **)&real.usable, &ui) || !ui.dli_fname ||
+        !strstr(ui.dli_fname, "/libc.so."))
+        return;
+    /* Small blocks go back where they came from; the mmapped one is over 32 MiB, the largest
+     * whose free would raise glibc's dynamic mmap and trim thresholds for the program. */
+    static const size_t sizes[] = {0, 1, 24, 25, 100, 1000, 5000, (size_t)40 << 20};
+    int agree = 1;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes && agree; i++) {
+        void *p = real.malloc(sizes[i]);
+        agree = p && chunk_usable(p) == real.usable(p);
+        real.free(p);
+    }
+    if (agree)
+        real.usable = chunk_usable;
+}
+
 static void resolve(void)
 {
     if (pf_load_acquire(&resolved))
@@ -139,6 +171,7 @@ static void resolve(void)
     void *next = dlsym(RTLD_NEXT, "malloc_usable_size");
     *(void **)&real.usable_next = next;
     *(void **)&real.usable = owner_usable(next);
+    prefer_chunk_usable();
     pf_heap_set_sizes(real.usable ? PF_HEAP_SIZES_USABLE : PF_HEAP_SIZES_REQUESTED);
     pf_thread_real_create_set(real.pthread_create);
     pf_store_release(&resolved, 1); /* every field above is visible to whoever sees this */

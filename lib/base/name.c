@@ -16,7 +16,7 @@
 #include "base/arena.h"
 
 #define CONTENT_SLOTS (2 * PF_MAX_NAMES)
-#define ADDR_SLOTS    (4 * PF_MAX_NAMES)
+#define ADDR_SLOTS    PF_NAME_ADDR_SLOTS
 #define MAX_PROBE     64
 
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
 static name_t names[PF_MAX_NAMES];
 static uint32_t next_id = 1;
 static uint32_t by_content[CONTENT_SLOTS];
-static uint64_t by_addr[ADDR_SLOTS];
+uint64_t pf_name_by_addr[ADDR_SLOTS] PF_HIDDEN;
 static uint64_t overflows;
 
 static uint64_t hash_str(const char *s)
@@ -140,14 +140,14 @@ static int is_literal(const char *s)
 #define NOT_RO_SLOTS 256
 static uintptr_t not_ro[NOT_RO_SLOTS];
 
-uint32_t pf_name_id(const char *s)
+uint32_t pf_name_id_slow(const char *s)
 {
     if (!s)
         return 0;
     uintptr_t a = (uintptr_t)s;
-    uint64_t h = (a * 0x9E3779B97F4A7C15ull) >> 40;
+    uint64_t h = pf_name_addr_hash(a);
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *slot = &by_addr[(h + i) & (ADDR_SLOTS - 1)];
+        uint64_t *slot = &pf_name_by_addr[(h + i) & (ADDR_SLOTS - 1)];
         uint64_t v = pf_load_acquire(slot);
         if (v >> 16 == a)
             return (uint32_t)(v & 0xffff);
@@ -170,7 +170,7 @@ uint32_t pf_name_id(const char *s)
     }
     uint64_t packed = ((uint64_t)a << 16) | id;
     for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *slot = &by_addr[(h + i) & (ADDR_SLOTS - 1)];
+        uint64_t *slot = &pf_name_by_addr[(h + i) & (ADDR_SLOTS - 1)];
         uint64_t v = 0;
         if (pf_cas_acq_rel(slot, &v, packed) || v >> 16 == a)
             break;

@@ -79,7 +79,8 @@ static inline void pf_heap_free(void *ptr, size_t usable)
     pf_store_relaxed(&h->pending, p);
     if (pf_unlikely(p <= -PF_HEAP_BATCH))
         pf_heap_flush(h);
-    if (pf_unlikely(pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0))
+    if (pf_load_relaxed(&pf_sites_tracking) &&
+        pf_unlikely(pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0))
         pf_sites_forget(t, ptr);
 }
 

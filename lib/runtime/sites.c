@@ -28,6 +28,7 @@
 #define UNWIND_STACK (16 * 1024)
 
 uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+int pf_sites_tracking PF_HIDDEN;
 
 typedef struct {
     uint64_t hash;
@@ -128,6 +129,7 @@ void pf_sites_init(long long mean, int depth)
 #endif
     text_of((const void *)(uintptr_t)sites_state.backtrace, &sites_state.unw_lo, &sites_state.unw_hi);
     sites_state.why = NULL;
+    pf_store_relaxed(&pf_sites_tracking, 1);
     pf_store_release(&sites_state.active, 1);
 }
 
