@@ -61,25 +61,26 @@ START_TEST(ownheap_reuses_freed_blocks)
 }
 END_TEST
 
-/* Threads allocate, fill and free blocks of every class at once: no block is handed out twice
- * (each holds its owner's pattern until freed). */
+/* Threads allocate, fill and free blocks of four classes at once: no block is handed out twice
+ * (each holds its owner's pattern until freed). Sized so that the region cannot fill even if
+ * every allocation bumped (4 x 500 x 64 blocks of at most 256 bytes: 32 MiB). */
 static void *ownheap_churn(void *arg)
 {
     uintptr_t me = (uintptr_t)arg;
     unsigned char *held[64];
-    for (int round = 0; round < 2000; round++) {
+    for (int round = 0; round < 500; round++) {
         for (int i = 0; i < 64; i++) {
-            size_t size = 16 + (size_t)((i * 67 + round) % 1000);
+            size_t size = 16 + (size_t)((i * 67 + round) % 224);
             held[i] = pf_ownheap_alloc(size);
             if (!held[i])
-                return (void *)1;
+                return (void *)1; /* the region filled up: freed blocks were not reused */
             memset(held[i], (int)me, size);
         }
         for (int i = 0; i < 64; i++) {
-            size_t size = 16 + (size_t)((i * 67 + round) % 1000);
+            size_t size = 16 + (size_t)((i * 67 + round) % 224);
             for (size_t k = 0; k < size; k += 7)
                 if (held[i][k] != (unsigned char)me)
-                    return (void *)1;
+                    return (void *)2; /* another thread was handed the same block */
             pf_ownheap_free(held[i]);
         }
     }

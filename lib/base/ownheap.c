@@ -8,6 +8,7 @@
  * are powers of two from 32 to 4096 bytes with the header, bumped from the region 32-aligned. */
 #define HEADER  16
 #define CLASSES 8
+#define POP_TRIES 200
 
 uintptr_t pf_ownheap_lo = UINTPTR_MAX - PF_OWNHEAP_REGION + 1;
 
@@ -36,13 +37,21 @@ static char *reserve(void)
     return m;
 }
 
-/* A free block of class k, or NULL when there is none or another pop holds the class (this
- * thread's own, interrupted by a signal, included): the caller then bumps. Pops are one at a
- * time per class, so the head read here cannot leave the list before the CAS (no ABA). */
+/* A free block of class k, or NULL when there is none or another pop keeps holding the class
+ * (this thread's own, interrupted by a signal, included): the caller then bumps. A pop takes a
+ * few dozen instructions, so waiting out another thread's is cheaper than a fresh block, which
+ * the region never gets back; the wait is bounded, so a signal handler never hangs on it. Pops
+ * are one at a time per class, so the head read here cannot leave the list before the CAS
+ * (no ABA). */
 static uint64_t *pop(char *r, unsigned k)
 {
-    if (pf_load_relaxed(&heads[k]) == 0 || pf_exchange_acq_rel(&popping[k], 1))
-        return NULL;
+    for (int tries = 0; pf_exchange_acq_rel(&popping[k], 1); tries++) {
+        if (tries == POP_TRIES || pf_load_relaxed(&heads[k]) == 0)
+            return NULL;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
     uint64_t head = pf_load_acquire(&heads[k]);
     uint64_t *h = NULL;
     while (head) {
