@@ -240,6 +240,25 @@ static const sym_t *lookup(const module_t *m, uint64_t key)
     return key < s->value + (s->size ? s->size : 1) ? s : NULL;
 }
 
+/* The module holding pc: its path and where it is mapped. _dl_find_object (glibc 2.35) is a
+ * binary search; dladdr also scans the module's dynamic symbols for the nearest one, 44,000
+ * instructions a frame with libc's (symbols are read from .symtab here anyway). The symbol
+ * dladdr finds is then looked up only when .symtab has none. */
+static int module_at(uintptr_t pc, Dl_info *info)
+{
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+    struct dl_find_object fo;
+    if (_dl_find_object((void *)pc, &fo) == 0 && fo.dlfo_link_map) {
+        info->dli_fname = fo.dlfo_link_map->l_name;
+        info->dli_fbase = fo.dlfo_map_start;
+        info->dli_sname = NULL;
+        info->dli_saddr = NULL;
+        return 1;
+    }
+#endif
+    return dladdr((void *)pc, info) != 0;
+}
+
 void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out)
 {
     snprintf(out->symbol, sizeof out->symbol, "??");
@@ -247,7 +266,7 @@ void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out)
     out->offset = addr;
     uintptr_t pc = addr ? addr - 1 : 0; /* inside the call instruction */
     Dl_info info;
-    if (!dladdr((void *)pc, &info))
+    if (!module_at(pc, &info))
         return;
     char exe[4096];
     const char *path = real_path(info.dli_fname, exe, sizeof exe);
@@ -259,6 +278,8 @@ void pf_symbols_lookup(uintptr_t addr, pf_symbol_t *out)
     if (s)
         snprintf(out->symbol, sizeof out->symbol, "%s", s->name);
     pthread_mutex_unlock(&lock);
+    if (!s && !info.dli_sname && dladdr((void *)pc, &info) == 0)
+        info.dli_sname = NULL;
     if (!s && info.dli_sname)
         snprintf(out->symbol, sizeof out->symbol, "%s", info.dli_sname);
 }
