@@ -285,22 +285,28 @@ static double truth_flat(int n, void *arg)
 
 START_TEST(schedule_finds_k_under_noise)
 {
-    /* Many seeds and K: the choice is always K, with far fewer trials than a full sweep of
-     * 12 counts x 5 repeats (60), also when 1 trial in 20 is slowed by 40%. */
-    int worst = 0, total = 0;
+    /* K = 1..12, 100 seeds each, 2% noise, and in half the runs 1 trial in 20 slowed by 40%:
+     * the choice is K in at least 97% of runs (measured: 15 of these 1200 missed it, 1.4% of
+     * 10,000; a run whose best count drew a lucky median while K-1 drew slowed trials can take
+     * K-1), never with more than 36 trials, and on average with no more trials than the
+     * schedule before the knee rule (18.68 on these runs; the knee rule first took 24.2, giving
+     * every count left of K three trials however far below the best it was), 1% allowed. */
+    int worst = 0, total = 0, wrong = 0, runs = 0;
     for (int k = 1; k <= 12; k++)
-        for (int seed = 1; seed <= 10; seed++) {
+        for (int seed = 1; seed <= 100; seed++) {
             rng_state = (unsigned long long)(seed * 7919 + k);
             slots_arg_t a = {k, 0.15};
             int trials;
             int got = simulate(1, 12, truth_slots, &a, 0.02, seed % 2, NULL, &trials);
-            ck_assert_msg(got == k, "K=%d seed %d: chose %d", k, seed, got);
+            wrong += got != k;
+            runs++;
             if (trials > worst)
                 worst = trials;
             total += trials;
         }
-    ck_assert_msg(worst <= 36 && total <= 120 * 26, "trials: worst %d, mean %.1f", worst,
-                  total / 120.0);
+    ck_assert_msg(wrong * 100 <= 3 * runs, "%d of %d runs missed K", wrong, runs);
+    double mean = (double)total / runs;
+    ck_assert_msg(worst <= 36 && mean <= 18.68 * 1.01, "trials: worst %d, mean %.2f", worst, mean);
 }
 END_TEST
 
@@ -397,19 +403,22 @@ END_TEST
 START_TEST(knee_of_plateau_schedule)
 {
     /* pferris-tune's adaptive schedule on the same curve, and on a flat one (xz -T on one
-     * block: threads beyond one have nothing to do): 2, and 1. */
-    int worst = 0;
-    for (int seed = 1; seed <= 100; seed++) {
+     * block: threads beyond one have nothing to do): 2, and 1, in at least 98% of 1000 runs
+     * each (measured over 10,000: 0.5% and 0.9% missed; the old rule missed 58% and 40%). */
+    int worst = 0, wrong_two = 0, wrong_flat = 0;
+    for (int seed = 1; seed <= 1000; seed++) {
         int trials;
         rng_state = (unsigned long long)seed * 40503u;
         int got = simulate(1, 8, truth_two_cpus, NULL, 0.03, seed % 2, NULL, &trials);
-        ck_assert_msg(got == 2, "two CPUs, seed %d: chose %d", seed, got);
+        wrong_two += got != 2;
         worst = trials > worst ? trials : worst;
         rng_state = (unsigned long long)seed * 7u + 3;
         got = simulate(1, 8, truth_flat, NULL, 0.03, seed % 2, NULL, &trials);
-        ck_assert_msg(got == 1, "flat, seed %d: chose %d", seed, got);
+        wrong_flat += got != 1;
         worst = trials > worst ? trials : worst;
     }
+    ck_assert_msg(wrong_two <= 20, "two CPUs: %d of 1000 runs did not choose 2", wrong_two);
+    ck_assert_msg(wrong_flat <= 20, "flat: %d of 1000 runs did not choose 1", wrong_flat);
     /* Never more than the full sweep of 8 counts x 5 repeats. */
     ck_assert_int_le(worst, 40);
 }

@@ -327,6 +327,13 @@ static int untried(const pf_stats_count_t *c)
     return (c->n <= 0 || !c->samples) && c->failed == 0;
 }
 
+/* What a count of one or two trials could be at most, were one of them slowed by OUTLIER
+ * (of two, the other not: the median of two is their mean). */
+static double slowed_best_case(const pf_stats_summary_t *s)
+{
+    return s->n == 1 ? s->median / (1.0 - OUTLIER) : s->max / (1.0 - OUTLIER / 2);
+}
+
 int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t *params,
                   pf_stats_summary_t *sum, pf_stats_choice_t *choice, unsigned char *want)
 {
@@ -366,10 +373,15 @@ int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t
         }
         if (i < c) {
             /* Below the answer: not yet tested (too few samples), or rejected. A rejection
-             * that most of its trials being slowed explains is looked at again. */
+             * that most of its trials being slowed explains is looked at again. A count whose
+             * trials would still lie below the margin had one been slowed by OUTLIER, and by
+             * three times the noise besides (the slots model's counts far left of K), needs no
+             * more than it has. */
             double gap = (1.0 - p.margin) * bs->median - s->median;
             int settled = gap > 2 * z_gap(s, bs) || (s->p_below <= p.alpha && gap > z_gap(s, bs));
-            want[i] |= s->n < p.min_runs || !settled;
+            int far = s->n <= 2 && slowed_best_case(s) * (1.0 + 3 * pooled) <
+                                       (1.0 - p.margin) * bs->median;
+            want[i] |= (s->n < p.min_runs && !far) || !settled;
             if (s->n >= 2 && s->max >= (1.0 - 2 * p.margin) * bs->median &&
                 s->max - s->median > fmax(0.1, 4 * pooled) * s->median)
                 want[i] = 1;
@@ -383,10 +395,8 @@ int pf_stats_plan(const pf_stats_count_t *counts, int n, const pf_stats_params_t
         }
         /* Above the answer: only a count that may be the best matters (a new yardstick). */
         double reach = s->median * (1.0 + Z_CONTENTION * hypot(s->rel_se, bs->rel_se));
-        if (s->n == 1)
-            reach = s->median / (1.0 - OUTLIER);
-        else if (s->n == 2)
-            reach = fmax(reach, s->max / (1.0 - OUTLIER / 2));
+        if (s->n <= 2)
+            reach = fmax(reach, slowed_best_case(s));
         if (reach >= bs->median)
             want[i] |= s->n < p.min_runs;
     }
