@@ -130,14 +130,14 @@ uint64_t pf_thread_reused(void)
  * the base says where. t stays `exited` for readers until it is ready. */
 static void takeover(pf_thread_t *t, int tid)
 {
-    pf_thread_base_t b = {
-        .allocs = pf_load_relaxed(&t->heap.allocs),
-        .frees = pf_load_relaxed(&t->heap.frees),
-        .bytes_req = pf_load_relaxed(&t->heap.bytes_req),
-        .usable_out = pf_load_relaxed(&t->heap.usable_out),
-        .wait_ticks = pf_load_relaxed(&t->wait.ticks),
-    };
-    t->base = b;
+    /* Relaxed stores: a reader that saw the previous thread alive may still be reading; it
+     * retries (retire.c), but its reads must not race. */
+    pf_thread_base_t *b = &t->base;
+    pf_store_relaxed(&b->allocs, pf_load_relaxed(&t->heap.allocs));
+    pf_store_relaxed(&b->frees, pf_load_relaxed(&t->heap.frees));
+    pf_store_relaxed(&b->bytes_req, pf_load_relaxed(&t->heap.bytes_req));
+    pf_store_relaxed(&b->usable_out, pf_load_relaxed(&t->heap.usable_out));
+    pf_store_relaxed(&b->wait_ticks, pf_load_relaxed(&t->wait.ticks));
     pf_store_relaxed(&t->tid, tid);
     pf_store_relaxed(&t->start_ticks, pf_clock_ticks());
     pf_store_relaxed(&t->end_ticks, 0);
