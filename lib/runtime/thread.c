@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,12 +59,15 @@ static void count_live(int delta)
 /* ---- retired records: ended threads' records, handed to later threads ------------------
  *
  * A Treiber stack pushed by ending threads. Only one thread at a time takes from it (the one that
- * wins `taking`; the others allocate a fresh record instead of waiting), so a take never races
- * another take and needs no ABA tag: pushes change only the head and their own node. A record
+ * holds `taking`, its tid), so a take never races another take and needs no ABA tag: pushes
+ * change only the head and their own node. Others wait for it a little (a take is a few
+ * syscalls), then allocate a fresh record rather than wait longer: a holder interrupted by a
+ * signal whose handler starts a thread must not stall that thread for long. A record
  * is taken only once its previous thread is gone for good, which its end alone does not say: key
  * destructors of the program that run after pferris's may still count events into it. */
 
-#define TAKE_TRIES 8 /* retired records looked at per attach, newest first */
+#define TAKE_TRIES 16 /* retired records looked at per attach, newest first */
+#define TAKE_WAITS 64 /* yields while another thread takes, before allocating instead */
 
 static pf_thread_t *retired;
 static int taking;
@@ -89,9 +93,16 @@ static int tid_gone(int tid, int me)
 
 static pf_thread_t *retire_take(int me)
 {
-    int idle = 0;
-    if (!pf_load_relaxed(&retired) || !pf_cas_acq_rel(&taking, &idle, 1))
-        return NULL;
+    for (int waits = 0;; waits++) {
+        int idle = 0;
+        if (!pf_load_relaxed(&retired))
+            return NULL;
+        if (pf_cas_acq_rel(&taking, &idle, me))
+            break;
+        if (idle == me || waits == TAKE_WAITS) /* me: a handler that interrupted our take */
+            return NULL;
+        sched_yield();
+    }
     pf_thread_t *prev = NULL, *got = pf_load_acquire(&retired);
     for (int k = 0; got && !tid_gone(pf_load_relaxed(&got->tid), me); k++) {
         prev = got;

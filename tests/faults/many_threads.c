@@ -1,7 +1,8 @@
 /* many_threads.c — starts N short threads, BATCH at a time, each timing a marker, counting one
  * and doing some malloc/free; prints how much the resident set grew from after a warm-up to the
  * end, in KiB. Under pferris that growth must not follow N: the records of exited threads are
- * reused (issue 10, item 13). Usage: many_threads N [BATCH]. */
+ * reused (issue 10, item 13). Usage: many_threads N [BATCH [nomarkers]]; with "nomarkers" the
+ * threads only allocate. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,14 @@ static long rss_kib(void)
     return kib;
 }
 
+static int markers = 1;
+
 static void *worker(void *arg)
 {
+    if (!markers) {
+        free(malloc(64 + (size_t)(uintptr_t)arg % 512));
+        return NULL;
+    }
     PFERRIS_TIMER_START("many_threads.work");
     char *p = malloc(64 + (size_t)(uintptr_t)arg % 512);
     if (p) {
@@ -55,6 +62,7 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 20000;
     int batch = argc > 2 ? atoi(argv[2]) : 4;
+    markers = !(argc > 3 && strcmp(argv[3], "nomarkers") == 0);
     if (n < WARMUP || batch < 1 || batch > 64)
         return 2;
     if (run(WARMUP, batch) != 0) /* the first threads' glibc and pferris set-up is not counted */
