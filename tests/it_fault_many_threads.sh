@@ -33,4 +33,10 @@ for k in allocations frees bytes_allocated; do
 done
 "$TOP/$B/pferris" report "$r" >"$TMP/summary.txt" || die "pferris report cannot read the report"
 grep -q "other threads" "$TMP/summary.txt" || die "the summary does not show the rest row"
+grep -q "; $((large + 1)) threads" "$TMP/summary.txt" || die "the summary does not count every thread"
+"$TOP/$B/pferris" report --trace "$r" >"$TMP/trace.json" || die "--trace cannot read the report"
+expect_eq "$(jget "$TMP/trace.json" "sum(1 for e in d['traceEvents'] if e.get('name') == 'thread_name' and e.get('tid') == 0)")" 0 "--trace names no thread 0"
+"$TOP/$B/pferris" report --flame heap "$r" >"$TMP/heap.folded" || die "--flame cannot read the report"
+"$TOP/$B/pferris" report --merge "$r" "$TMP/small.json" >"$TMP/merged.json" || die "--merge failed"
+expect_eq "$(jget "$TMP/merged.json" "d['workers']['threads_total']")" "$((large + small + 2))" "--merge sums threads_total"
 exit 0
