@@ -75,6 +75,9 @@
 #define PF_KEY_PEAK                     "peak"
 #define PF_KEY_REQUESTED                "requested"
 #define PF_KEY_MAX_CONCURRENT_THREADS   "max_concurrent_threads"
+#define PF_KEY_THREADS_TOTAL            "threads_total"   /* workers: threads recorded, ended ones included */
+#define PF_KEY_THREADS_EXITED           "threads_exited"  /* workers: threads that ended */
+#define PF_KEY_OTHER_THREADS            "other_threads"   /* threads[]: the rest row, how many threads it sums */
 #define PF_KEY_ENABLED                  "enabled"
 #define PF_KEY_INTERVAL_MS              "interval_ms"
 #define PF_KEY_INTERVALS                "intervals"

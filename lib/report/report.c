@@ -15,6 +15,7 @@
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
+#include "runtime/retire.h"
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
 #include "runtime/timeline.h"
@@ -189,44 +190,42 @@ static void add_named(json_t *r, pferris_profiler_t *p)
     json_object_set_new(r, PF_KEY_DROPPED, dropped);
 }
 
-static json_t *threads_json(void)
+static json_t *thread_json(const pf_thread_row_t *r, uint64_t origin)
+{
+    uint64_t start = r->start > origin ? r->start - origin : 0;
+    uint64_t end = r->end > origin ? r->end - origin : 0;
+    json_t *o = json_object();
+    json_object_set_new(o, PF_KEY_TID, json_integer((json_int_t)r->tid));
+    if (r->threads > 1 || r->tid == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "(%llu other threads)", (unsigned long long)r->threads);
+        json_object_set_new(o, PF_KEY_NAME, json_string(name));
+        json_object_set_new(o, PF_KEY_OTHER_THREADS, json_integer((json_int_t)r->threads));
+    } else {
+        json_object_set_new(o, PF_KEY_NAME, pf_jstr(r->name));
+    }
+    json_object_set_new(o, PF_KEY_START, json_real(pf_clock_ticks_to_sec(start)));
+    json_object_set_new(o, PF_KEY_END, json_real(pf_clock_ticks_to_sec(end)));
+    json_object_set_new(o, PF_KEY_RUNNING, json_boolean(r->running > 0));
+    json_object_set_new(o, PF_KEY_CPU_TIME, r->cpu_sec >= 0 ? json_real(r->cpu_sec) : json_null());
+    json_object_set_new(o, PF_KEY_WAIT_SECONDS, json_real(pf_clock_ticks_to_sec(r->wait_ticks)));
+    json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)r->allocs));
+    json_object_set_new(o, PF_KEY_BYTES_ALLOCATED, json_integer((json_int_t)r->bytes_req));
+    json_object_set_new(o, PF_KEY_FREES, json_integer((json_int_t)r->frees));
+    json_object_set_new(o, PF_KEY_BYTES_FREED, json_integer((json_int_t)r->bytes_freed));
+    json_object_set_new(o, PF_KEY_CPU_SAMPLES, json_integer((json_int_t)r->cpu_samples));
+    return o;
+}
+
+/* The heaviest PF_THREAD_ROWS threads, oldest first, and one row for the others. */
+static json_t *threads_json(const pf_thread_rows_t *rows)
 {
     json_t *arr = json_array();
-    uint64_t origin = pf_clock_origin(), now = pf_clock_ticks();
-    size_t n;
-    pf_thread_t **all = pf_thread_array(&n); /* oldest first: creation order */
-    for (size_t i = 0; i < n; i++) {
-        pf_thread_t *t = all[i];
-        int exited = pf_load_acquire(&t->exited);
-        char name[16];
-        if (exited)
-            memcpy(name, t->name, sizeof name);
-        else
-            pf_thread_name_of(t->tid, name);
-        uint64_t start = t->start_ticks > origin ? t->start_ticks - origin : 0;
-        uint64_t end = exited ? pf_load_relaxed(&t->end_ticks) : now;
-        end = end > origin ? end - origin : 0;
-        double cpu = exited ? t->cpu_sec : pf_clock_thread_cpu_sec(t->tid);
-        json_t *o = json_object();
-        json_object_set_new(o, PF_KEY_TID, json_integer(t->tid));
-        json_object_set_new(o, PF_KEY_NAME, pf_jstr(name));
-        json_object_set_new(o, PF_KEY_START, json_real(pf_clock_ticks_to_sec(start)));
-        json_object_set_new(o, PF_KEY_END, json_real(pf_clock_ticks_to_sec(end)));
-        json_object_set_new(o, PF_KEY_RUNNING, json_boolean(!exited));
-        json_object_set_new(o, PF_KEY_CPU_TIME, cpu >= 0 ? json_real(cpu) : json_null());
-        json_object_set_new(o, PF_KEY_WAIT_SECONDS,
-                            json_real(pf_clock_ticks_to_sec(pf_load_relaxed(&t->wait.ticks))));
-        pf_heap_thread_t *h = &t->heap;
-        json_object_set_new(o, PF_KEY_ALLOCATIONS, json_integer((json_int_t)pf_load_relaxed(&h->allocs)));
-        json_object_set_new(o, PF_KEY_BYTES_ALLOCATED,
-                            json_integer((json_int_t)pf_load_relaxed(&h->bytes_req)));
-        json_object_set_new(o, PF_KEY_FREES, json_integer((json_int_t)pf_load_relaxed(&h->frees)));
-        json_object_set_new(o, PF_KEY_BYTES_FREED,
-                            json_integer((json_int_t)pf_load_relaxed(&h->usable_out)));
-        json_object_set_new(o, PF_KEY_CPU_SAMPLES, json_integer((json_int_t)pf_cpu_thread_samples(t)));
-        json_array_append_new(arr, o);
-    }
-    pf_thread_array_free(all, n);
+    uint64_t origin = pf_clock_origin();
+    for (size_t i = 0; i < rows->n; i++)
+        json_array_append_new(arr, thread_json(&rows->rows[i], origin));
+    if (rows->rest.threads)
+        json_array_append_new(arr, thread_json(&rows->rest, origin));
     return arr;
 }
 
@@ -339,15 +338,12 @@ static json_t *cpu_json(void)
 
 /* The `locks` array, heaviest wait first, and the process's `waits` summary: the share of
  * thread time (each thread's life, summed) spent blocked in the synchronisation calls. */
-static void waits_json(json_t *r)
+static void waits_json(json_t *r, uint64_t life)
 {
-    uint64_t origin = pf_clock_origin(), now = pf_clock_ticks(), wait = 0, life = 0;
-    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
-        uint64_t start = t->start_ticks > origin ? t->start_ticks : origin;
-        uint64_t end = pf_load_acquire(&t->exited) ? pf_load_relaxed(&t->end_ticks) : now;
-        life += end > start ? end - start : 0;
+    uint64_t wait = 0;
+    /* A record's wait figure sums every thread that owned it: the total is exact. */
+    for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t))
         wait += pf_load_relaxed(&t->wait.ticks);
-    }
     json_t *arr = json_array();
     size_t size = PF_MAX_LOCKS * sizeof(pf_lock_view_t), n = 0;
     pf_lock_view_t *v = pf_arena_zalloc(size);
@@ -504,11 +500,16 @@ json_t *pf_report_build(pferris_profiler_t *p, const pf_process_info_t *info)
     json_object_set_new(r, PF_KEY_TOTAL_ELAPSED, json_real(pf_profile_elapsed(p)));
     add_named(r, p);
     if (info) {
-        json_object_set_new(r, PF_KEY_THREADS, threads_json());
+        pf_thread_rows_t rows;
+        pf_retire_rows(&rows, PF_THREAD_ROWS);
+        json_object_set_new(r, PF_KEY_THREADS, threads_json(&rows));
         json_object_set_new(r, PF_KEY_HEAP, heap_json(info->heap_enabled));
         json_object_set_new(r, PF_KEY_CPU, cpu_json());
-        waits_json(r);
+        waits_json(r, rows.life_ticks);
         json_t *w = json_object();
+        json_object_set_new(w, PF_KEY_THREADS_TOTAL, json_integer((json_int_t)rows.threads_total));
+        json_object_set_new(w, PF_KEY_THREADS_EXITED, json_integer((json_int_t)rows.threads_exited));
+        pf_retire_rows_free(&rows);
         json_object_set_new(w, PF_KEY_REQUESTED, info->workers_requested
                                                 ? json_integer(info->workers_requested)
                                                 : json_null());

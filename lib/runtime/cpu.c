@@ -199,6 +199,9 @@ static void disarm(pf_thread_t *t)
 static void thread_start(pf_thread_t *t)
 {
     int saved = errno;
+    tcpu_t *tc = t->cpu;
+    if (tc) /* a taken-over record: its count was its previous thread's (folded by retire.c) */
+        pf_store_relaxed(&tc->samples, 0);
     arm(t);
     errno = saved;
 }

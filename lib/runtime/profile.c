@@ -436,6 +436,13 @@ void pf_profile_counters_foreach(pf_profile_counter_cb cb, void *arg)
     pf_arena_free(st, PF_MAX_NAMES * sizeof *st);
 }
 
+void pf_profile_thread_reuse(pf_thread_t *t)
+{
+    for (int i = 0; i < PF_MAX_PROFILERS; i++)
+        if (t->dom[i])
+            t->dom[i]->depth = 0;
+}
+
 void pf_profile_after_fork(void)
 {
     profilers[0].stamp = next_stamp++;

@@ -83,6 +83,10 @@ void pf_profile_counters_foreach(pf_profile_counter_cb cb, void *arg) PF_HIDDEN;
 typedef void (*pf_profile_interval_fn)(uint32_t name, uint64_t start_ticks, uint64_t end_ticks);
 extern pf_profile_interval_fn pf_profile_interval_sink PF_HIDDEN;
 
+/* A taken-over record (thread.c's reuse hook): the timers its previous thread left running are
+ * forgotten; its figures stay and go on adding up. */
+void pf_profile_thread_reuse(pf_thread_t *t) PF_HIDDEN;
+
 /* In a fork child: the default profiler starts empty. */
 void pf_profile_after_fork(void) PF_HIDDEN;
 

@@ -1,9 +1,11 @@
-/* thread.c — attaching threads, their list, their end, and fork. */
+/* thread.c — attaching threads, their list, their end, the reuse of ended threads' records,
+ * and fork. */
 #include "runtime/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,22 +56,135 @@ static void count_live(int delta)
         ;
 }
 
+/* ---- retired records: ended threads' records, handed to later threads ------------------
+ *
+ * A Treiber stack pushed by ending threads. Only one thread at a time takes from it (the one that
+ * holds `taking`, its tid), so a take never races another take and needs no ABA tag: pushes
+ * change only the head and their own node. Others wait for it a little (a take is a few
+ * syscalls), then allocate a fresh record rather than wait longer: a holder interrupted by a
+ * signal whose handler starts a thread must not stall that thread for long. A record
+ * is taken only once its previous thread is gone for good, which its end alone does not say: key
+ * destructors of the program that run after pferris's may still count events into it. */
+
+#define TAKE_TRIES 16 /* retired records looked at per attach, newest first */
+#define TAKE_WAITS 64 /* yields while another thread takes, before allocating instead */
+
+static pf_thread_t *retired;
+static int taking;
+static uint64_t reused;
+static pf_thread_retire_fn retire_hook;
+static pf_thread_reuse_fn reuse_hook;
+
+static void retire_push(pf_thread_t *t)
+{
+    pf_thread_t *h = pf_load_relaxed(&retired);
+    do
+        pf_store_relaxed(&t->free_next, h);
+    while (!__atomic_compare_exchange_n(&retired, &h, t, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* The thread that had tid has run its last instruction: the kernel no longer knows it (or the
+ * tid is ours, so it was given again). A tid given again to a running thread keeps the record
+ * retired a while longer, which costs memory, not correctness. */
+static int tid_gone(int tid, int me)
+{
+    return tid == me || (syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH);
+}
+
+static pf_thread_t *retire_take(int me)
+{
+    for (int waits = 0;; waits++) {
+        int idle = 0;
+        if (!pf_load_relaxed(&retired))
+            return NULL;
+        if (pf_cas_acq_rel(&taking, &idle, me))
+            break;
+        if (idle == me || waits == TAKE_WAITS) /* me: a handler that interrupted our take */
+            return NULL;
+        sched_yield();
+    }
+    pf_thread_t *prev = NULL, *got = pf_load_acquire(&retired);
+    for (int k = 0; got && !tid_gone(pf_load_relaxed(&got->tid), me); k++) {
+        prev = got;
+        got = k + 1 < TAKE_TRIES ? pf_load_relaxed(&got->free_next) : NULL;
+    }
+    if (got) {
+        pf_thread_t *next = pf_load_relaxed(&got->free_next), *head_ = got;
+        if (!prev && !pf_cas_acq_rel(&retired, &head_, next)) {
+            /* Pushed over meanwhile: got is deeper now, under the new head. */
+            for (prev = head_; pf_load_relaxed(&prev->free_next) != got;)
+                prev = pf_load_relaxed(&prev->free_next);
+        }
+        if (prev)
+            pf_store_relaxed(&prev->free_next, next);
+    }
+    pf_store_release(&taking, 0);
+    return got;
+}
+
+void pf_thread_set_retire_hook(pf_thread_retire_fn fn)
+{
+    pf_store_release(&retire_hook, fn);
+}
+
+void pf_thread_set_reuse_hook(pf_thread_reuse_fn fn)
+{
+    pf_store_release(&reuse_hook, fn);
+}
+
+uint64_t pf_thread_reused(void)
+{
+    return pf_load_relaxed(&reused);
+}
+
+/* The taking thread makes t its own. Its figures go on from where the previous owner's ended;
+ * the base says where. t stays `exited` for readers until it is ready. */
+static void takeover(pf_thread_t *t, int tid)
+{
+    /* Relaxed stores: a reader that saw the previous thread alive may still be reading; it
+     * retries (retire.c), but its reads must not race. */
+    pf_thread_base_t *b = &t->base;
+    pf_store_relaxed(&b->allocs, pf_load_relaxed(&t->heap.allocs));
+    pf_store_relaxed(&b->frees, pf_load_relaxed(&t->heap.frees));
+    pf_store_relaxed(&b->bytes_req, pf_load_relaxed(&t->heap.bytes_req));
+    pf_store_relaxed(&b->usable_out, pf_load_relaxed(&t->heap.usable_out));
+    pf_store_relaxed(&b->wait_ticks, pf_load_relaxed(&t->wait.ticks));
+    pf_store_relaxed(&t->tid, tid);
+    pf_store_relaxed(&t->start_ticks, pf_clock_ticks());
+    pf_store_relaxed(&t->end_ticks, 0);
+    t->cpu_sec = 0;
+    memset(t->name, 0, sizeof t->name);
+    pf_store_relaxed(&t->stack_lo, 0);
+    pf_fetch_add_relaxed(&reused, 1);
+}
+
 pf_thread_t *pf_thread_attach(void)
 {
     int saved = errno;
     pf_clock_init(); /* before the first tick is read: ticks are TSC or ns from here on */
-    pf_thread_t *t = pf_arena_zalloc(sizeof *t);
-    if (!t) {
+    int tid = (int)syscall(SYS_gettid);
+    pf_thread_t *t = pf_load_acquire(&retire_hook) ? retire_take(tid) : NULL;
+    int fresh = !t;
+    if (t) {
+        takeover(t, tid);
+    } else if ((t = pf_arena_zalloc(sizeof *t))) {
+        t->tid = tid;
+        t->start_ticks = pf_clock_ticks();
+    } else {
         errno = saved;
         return NULL;
     }
-    t->tid = (int)syscall(SYS_gettid);
-    t->start_ticks = pf_clock_ticks();
     /* Published before pthread_setspecific, which may allocate and so re-enter the hooks. */
     pf_self = t;
-    t->next = pf_load_relaxed(&head);
-    while (!__atomic_compare_exchange_n(&head, &t->next, t, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-        ;
+    if (fresh) {
+        t->next = pf_load_relaxed(&head);
+        while (!__atomic_compare_exchange_n(&head, &t->next, t, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+    } else {
+        pf_thread_reuse_fn reuse = pf_load_acquire(&reuse_hook);
+        if (reuse)
+            reuse(t);
+    }
     count_live(1);
     ensure_key();
     if (pf_load_acquire(&key_state) == 2)
@@ -77,6 +192,8 @@ pf_thread_t *pf_thread_attach(void)
     pf_thread_start_fn start = pf_load_acquire(&sampler_start);
     if (start)
         start(t);
+    if (!fresh)
+        pf_store_release(&t->exited, 0); /* listed as alive: every field above is written */
     errno = saved;
     return t;
 }
@@ -112,9 +229,16 @@ void pf_thread_end(pf_thread_t *t)
     pf_thread_end_fn hook = pf_load_acquire(&end_hook);
     if (hook)
         hook(t);
-    pf_store_relaxed(&t->end_ticks, pf_clock_ticks());
-    pf_store_release(&t->exited, 1);
+    pf_thread_retire_fn retire = pf_load_acquire(&retire_hook);
+    if (retire) {
+        retire(t, pf_clock_ticks());
+    } else {
+        pf_store_relaxed(&t->end_ticks, pf_clock_ticks());
+        pf_store_release(&t->exited, 1);
+    }
     count_live(-1);
+    if (retire)
+        retire_push(t);
     /* No program thread is left (this one is in its last steps): pferris's threads go first,
      * or the process would live on with them. */
     if (pf_load_relaxed(&live) == 0)
@@ -192,6 +316,8 @@ void pf_thread_after_fork(void)
     internal_after_fork();
     pf_thread_t *t = pf_self;
     head = NULL;
+    retired = NULL;
+    taking = 0;
     live = max_live = 0;
     if (!t) {
         pf_thread_attach();
@@ -203,6 +329,7 @@ void pf_thread_after_fork(void)
     t->cpu_sec = 0;
     t->start_ticks = pf_clock_ticks();
     memset(&t->heap, 0, sizeof t->heap);
+    memset(&t->base, 0, sizeof t->base);
     t->wait.ticks = 0;
     t->next = NULL;
     head = t;

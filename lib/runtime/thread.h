@@ -1,7 +1,13 @@
 /* thread.h — per-thread state. Every event lands in the calling thread's own pf_thread_t,
  * reached through one initial-exec TLS load; no event writes a cache line another thread
- * writes. States are linked into a global insert-only list (a CAS push) and never freed, so the
- * figures of threads that have exited are still there when the report is taken. */
+ * writes. States are linked into a global insert-only list (a CAS push) and never freed.
+ *
+ * A record's figures are cumulative over every thread that has owned it: when a retire hook is
+ * set (retire.c), the record of an ended thread, its row once folded into the exited threads'
+ * table, is taken over by a later thread, which goes on adding to the same figures; so sums
+ * over the list stay exact and memory follows the threads alive at once, not the threads ever
+ * started. A record's own thread's figures are the record's minus its base (what the record
+ * held when that thread took it over). docs/internals.md tells the whole scheme. */
 #ifndef PF_THREAD_H
 #define PF_THREAD_H
 
@@ -30,12 +36,18 @@ typedef struct {
     uint64_t rng;                  /* the thread's wait sampling random state; 0 before the first */
 } pf_wait_thread_t;
 
+/* The record's figures when its current thread took it over (zero for a fresh record). */
+typedef struct {
+    uint64_t allocs, frees, bytes_req, usable_out;
+    uint64_t wait_ticks;
+} pf_thread_base_t;
+
 struct pf_tdom;
 
 typedef struct pf_thread {
     struct pf_thread *next;
-    int tid;
-    int exited;                    /* set once by the thread's own exit path */
+    int tid;                       /* rewritten on takeover: read it relaxed */
+    int exited;                    /* 1 from the thread's end to the record's takeover */
     uint64_t start_ticks, end_ticks;
     double cpu_sec;                /* at exit; running threads are read at report time */
     char name[16];
@@ -46,6 +58,8 @@ typedef struct pf_thread {
     void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
     void *cpu;                     /* the thread's CPU sampling timer and count (cpu.c) */
     pf_wait_thread_t wait;
+    pf_thread_base_t base;         /* written by the taking thread before the record is live */
+    struct pf_thread *free_next;   /* the retired records' stack (thread.c) */
 } pf_thread_t;
 
 extern __thread pf_thread_t *pf_self PF_HIDDEN;
@@ -80,12 +94,25 @@ void pf_thread_end(pf_thread_t *t) PF_HIDDEN;
  * above (the heap) can settle the thread's figures. One hook; set before threads end. */
 typedef void (*pf_thread_end_fn)(pf_thread_t *t);
 void pf_thread_set_end_hook(pf_thread_end_fn fn) PF_HIDDEN;
+/* Set by the module that keeps the rows of ended threads (retire.c), before threads end: called
+ * by pf_thread_end on the ending thread, after the end hook, with the end tick, in place of
+ * publishing end_ticks and exited (it publishes them with its fold of the thread's row). With
+ * it set, the record of an ended thread is handed to a later thread once the ended one is gone
+ * for good (the kernel says ESRCH for its tid): records are reused. */
+typedef void (*pf_thread_retire_fn)(pf_thread_t *t, uint64_t end_ticks);
+void pf_thread_set_retire_hook(pf_thread_retire_fn fn) PF_HIDDEN;
+/* Called on the thread that takes over a record, before the record is listed as alive, so that
+ * a layer above can forget its previous owner's running state (profile.c: timer stacks). */
+typedef void (*pf_thread_reuse_fn)(pf_thread_t *t);
+void pf_thread_set_reuse_hook(pf_thread_reuse_fn fn) PF_HIDDEN;
+/* Records taken over so far (a figure for the tests and the docs). */
+uint64_t pf_thread_reused(void) PF_HIDDEN;
 /* Notes the low end of the calling thread's stack from what pthread_create was given: addr, the
  * stack the program supplied (NULL: glibc's own), and its size. */
 void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size) PF_HIDDEN;
 /* The CPU sampler's hooks (cpu.c): start is called on a thread once its state exists (in
- * pf_thread_attach, so also for threads not created through pthread_create), end as its record
- * ends, before the end hook. Set once, before the threads they concern start. */
+ * pf_thread_attach, so also for threads not created through pthread_create; on a taken-over
+ * record before it is listed as alive), end as its record ends, before the end hook. Set once, before the threads they concern start. */
 typedef void (*pf_thread_start_fn)(pf_thread_t *t);
 void pf_thread_set_sampler_hooks(pf_thread_start_fn start, pf_thread_end_fn end) PF_HIDDEN;
 /* In a fork child: the list becomes the calling thread alone, with fresh figures. */

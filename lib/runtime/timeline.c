@@ -7,7 +7,8 @@
  * reader that loads the count with acquire sees whole intervals. The buffer keeps the first
  * TL_CAP intervals (a ring would hand a concurrent reader half-overwritten entries); later ones
  * are counted as dropped. At most TL_MAX_BUFFERS threads get a buffer, which bounds the memory
- * and the report's size whatever the program does.
+ * and the report's size whatever the program does. A buffer belongs to the thread record, which
+ * a later thread may take over (thread.h), so each interval carries its thread's tid.
  *
  * Samples: pferris's own sampler thread takes one every PFERRIS_INTERVAL_MS into a fixed array.
  * When the array is full, every other sample is dropped and the period doubles, so a run of any
@@ -43,6 +44,7 @@
 typedef struct {
     uint64_t start, end;
     uint32_t name;
+    int32_t tid;      /* a buffer outlives its thread: its record is taken over by later ones */
 } tl_ival_t;
 
 typedef struct {
@@ -108,7 +110,7 @@ static void interval(uint32_t name, uint64_t start_ticks, uint64_t end_ticks)
         pf_owner_add(&b->dropped, 1);
         return;
     }
-    b->iv[n] = (tl_ival_t){.start = start_ticks, .end = end_ticks, .name = name};
+    b->iv[n] = (tl_ival_t){.start = start_ticks, .end = end_ticks, .name = name, .tid = t->tid};
     pf_store_release(&b->n, n + 1);
 }
 
@@ -338,7 +340,7 @@ uint64_t pf_timeline_intervals(pf_timeline_interval_cb cb, void *arg)
         uint32_t n = pf_load_acquire(&b->n);
         dropped += pf_load_relaxed(&b->dropped);
         for (uint32_t k = 0; k < n; k++)
-            cb(t->tid, b->iv[k].name, b->iv[k].start, b->iv[k].end, arg);
+            cb(b->iv[k].tid, b->iv[k].name, b->iv[k].start, b->iv[k].end, arg);
     }
     pf_thread_array_free(all, nthreads);
     return dropped + pf_load_relaxed(&unbuffered_drops);

@@ -46,7 +46,8 @@ typedef struct {
 } pf_timeline_info_t;
 void pf_timeline_info(pf_timeline_info_t *out) PF_HIDDEN;
 
-/* Each recorded interval, thread by thread (oldest thread first); returns how many were dropped. */
+/* Each recorded interval, record by record (oldest record first; a record's buffer holds the
+ * intervals of every thread that owned it, each with its tid); returns how many were dropped. */
 typedef void (*pf_timeline_interval_cb)(int tid, uint32_t name, uint64_t start_ticks,
                                         uint64_t end_ticks, void *arg);
 uint64_t pf_timeline_intervals(pf_timeline_interval_cb cb, void *arg) PF_HIDDEN;

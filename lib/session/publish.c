@@ -44,11 +44,12 @@ static json_t *threads_json(int *live)
         if (n++ >= PUBLISH_THREADS)
             continue;
         char name[16];
-        pf_thread_name_of(t->tid, name);
+        int tid = pf_load_relaxed(&t->tid); /* rewritten when the record is taken over */
+        pf_thread_name_of(tid, name);
         json_t *o = json_object();
-        json_object_set_new(o, PF_KEY_TID, json_integer(t->tid));
+        json_object_set_new(o, PF_KEY_TID, json_integer(tid));
         json_object_set_new(o, PF_KEY_NAME, json_string(name));
-        json_object_set_new(o, PF_KEY_CPU_TIME, json_real(pf_clock_thread_cpu_sec(t->tid)));
+        json_object_set_new(o, PF_KEY_CPU_TIME, json_real(pf_clock_thread_cpu_sec(tid)));
         json_array_append_new(a, o);
     }
     return a;

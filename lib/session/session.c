@@ -20,6 +20,7 @@
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
+#include "runtime/retire.h"
 #include "report/report.h"
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
@@ -135,6 +136,7 @@ static void after_fork_child(void)
 {
     pf_heap_before_thread_reset();
     pf_thread_after_fork();
+    pf_retire_after_fork();
     pf_profile_after_fork();
     pf_sites_after_fork();
     pf_symbols_after_fork();
@@ -186,6 +188,7 @@ void pf_session_init(int preloaded)
     pf_config.cpu_hz = (int)pf_env_ll("PFERRIS_CPU_HZ", DEFAULT_CPU_HZ, 0, PF_CPU_MAX_HZ,
                                       "a rate in samples per CPU second");
     pf_heap_set_enabled(pf_config.heap);
+    pf_retire_init();
     pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
     session_state.output = getenv("PFERRIS_OUTPUT");

@@ -75,7 +75,8 @@ static const field_t thread_f[] = {
     {PF_KEY_ALLOCATIONS, T_INT, NULL}, {PF_KEY_BYTES_ALLOCATED, T_INT, NULL},
     {PF_KEY_FREES, T_INT, NULL},       {PF_KEY_BYTES_FREED, T_INT, NULL},
     {PF_KEY_PID, T_INT, NULL},         {PF_KEY_RANK, T_INT, NULL},
-    {PF_KEY_CPU_SAMPLES, T_INT, NULL}, {PF_KEY_WAIT_SECONDS, T_NUM, NULL}, {NULL, 0, NULL},
+    {PF_KEY_CPU_SAMPLES, T_INT, NULL}, {PF_KEY_WAIT_SECONDS, T_NUM, NULL},
+    {PF_KEY_OTHER_THREADS, T_INT, NULL}, {NULL, 0, NULL},
 };
 static const shape_t thread = {S_FIELDS, thread_f, 0, NULL};
 static const shape_t threads = {S_ARRAY, NULL, T_OBJ, &thread};
@@ -143,7 +144,8 @@ static const field_t cpu_f[] = {
 static const shape_t cpu = {S_FIELDS, cpu_f, 0, NULL};
 
 static const field_t workers_f[] = {
-    {PF_KEY_REQUESTED, T_INT | T_NULL, NULL}, {PF_KEY_MAX_CONCURRENT_THREADS, T_INT, NULL}, {NULL, 0, NULL}};
+    {PF_KEY_REQUESTED, T_INT | T_NULL, NULL}, {PF_KEY_MAX_CONCURRENT_THREADS, T_INT, NULL},
+    {PF_KEY_THREADS_TOTAL, T_INT, NULL}, {PF_KEY_THREADS_EXITED, T_INT, NULL}, {NULL, 0, NULL}};
 static const shape_t workers = {S_FIELDS, workers_f, 0, NULL};
 
 static const field_t ival_f[] = {

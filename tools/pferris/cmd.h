@@ -19,6 +19,11 @@ double pf_json_numv(const json_t *v);
 double pf_json_num(const json_t *o, const char *key);
 /* The same, 0 when missing or not finite. */
 double pf_json_num0(const json_t *o, const char *key);
+/* How many threads a row of "threads" stands for: its other_threads (the row that sums the
+ * threads a report does not list), else 1. */
+long long pf_json_thread_rows(const json_t *th);
+/* The threads a report recorded: workers.threads_total, else its rows' counts summed. */
+long long pf_json_threads_total(const json_t *r);
 /* The string o[key], or dflt. */
 const char *pf_json_str(const json_t *o, const char *key, const char *dflt);
 /* A double as an integer without undefined behaviour for any input. */

@@ -98,9 +98,13 @@ static void fold_threads(folded_t *f, json_t *p, const char *root)
         char name[64];
         snprintf(name, sizeof name, "%s", pf_json_str(t, PF_KEY_NAME, "?"));
         clean_frame(name);
-        snprintf(f->path, f->cap, "%s%s%s;%s (%s)", root, *root ? ";" : "",
-                 pf_json_program_name(p), *name ? name : "thread",
-                 pf_text_count(pf_json_num(t, PF_KEY_TID)));
+        if (json_object_get(t, PF_KEY_OTHER_THREADS)) /* the unlisted threads, summed */
+            snprintf(f->path, f->cap, "%s%s%s;%s", root, *root ? ";" : "",
+                     pf_json_program_name(p), name);
+        else
+            snprintf(f->path, f->cap, "%s%s%s;%s (%s)", root, *root ? ";" : "",
+                     pf_json_program_name(p), *name ? name : "thread",
+                     pf_text_count(pf_json_num(t, PF_KEY_TID)));
         fold_add(f, f->path, pf_json_to_ll(pf_json_num0(t, PF_KEY_BYTES_ALLOCATED)));
     }
 }

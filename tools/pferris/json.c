@@ -25,6 +25,25 @@ double pf_json_num0(const json_t *o, const char *key)
     return isfinite(v) ? v : 0;
 }
 
+long long pf_json_thread_rows(const json_t *th)
+{
+    json_t *n = json_object_get(th, PF_KEY_OTHER_THREADS);
+    return json_is_integer(n) ? (long long)json_integer_value(n) : 1;
+}
+
+long long pf_json_threads_total(const json_t *r)
+{
+    json_t *n = json_object_get(json_object_get(r, PF_KEY_WORKERS), PF_KEY_THREADS_TOTAL);
+    if (json_is_integer(n))
+        return (long long)json_integer_value(n);
+    long long sum = 0;
+    size_t i;
+    json_t *th;
+    json_array_foreach(json_object_get(r, PF_KEY_THREADS), i, th)
+        sum += pf_json_thread_rows(th);
+    return sum;
+}
+
 const char *pf_json_str(const json_t *o, const char *key, const char *dflt)
 {
     const char *s = json_string_value(json_object_get(o, key));

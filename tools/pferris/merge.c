@@ -372,6 +372,8 @@ static void add_process(merge_t *m, json_t *p, size_t i)
     json_t *w = json_object_get(p, PF_KEY_WORKERS);
     max_int(m->workers, PF_KEY_MAX_CONCURRENT_THREADS,
             json_object_get(w, PF_KEY_MAX_CONCURRENT_THREADS));
+    sum_int(m->workers, PF_KEY_THREADS_TOTAL, json_object_get(w, PF_KEY_THREADS_TOTAL));
+    sum_int(m->workers, PF_KEY_THREADS_EXITED, json_object_get(w, PF_KEY_THREADS_EXITED));
     json_t *rq = json_object_get(w, PF_KEY_REQUESTED);
     if (i == 0)
         m->requested = rq;

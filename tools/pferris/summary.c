@@ -154,7 +154,8 @@ static void print_process(FILE *out, json_t *r)
     json_t *workers = json_object_get(r, PF_KEY_WORKERS);
     fprintf(out, "  elapsed     %s", pf_text_sec(pf_json_num(r, PF_KEY_TOTAL_ELAPSED)));
     if (json_is_array(threads))
-        fprintf(out, "; %zu threads, at most %s at once", json_array_size(threads),
+        fprintf(out, "; %s threads, at most %s at once",
+                pf_text_count((double)pf_json_threads_total(r)),
                 pf_text_count(pf_json_num(workers, PF_KEY_MAX_CONCURRENT_THREADS)));
     if (json_is_integer(json_object_get(workers, PF_KEY_REQUESTED)))
         fprintf(out, "; %s workers requested",
@@ -298,7 +299,8 @@ static void print_heap(FILE *out, json_t *r, size_t top)
 static void thread_row(pf_table_t *t, json_t *th, int merged)
 {
     const char *name = pf_json_str(th, PF_KEY_NAME, "?");
-    const char *tid = pf_text_count(pf_json_num(th, PF_KEY_TID));
+    int rest = json_object_get(th, PF_KEY_OTHER_THREADS) != NULL; /* no one thread: no tid */
+    const char *tid = rest ? "-" : pf_text_count(pf_json_num(th, PF_KEY_TID));
     const char *start = pf_text_sec(pf_json_num(th, PF_KEY_START));
     const char *end = pf_text_sec(pf_json_num(th, PF_KEY_END));
     const char *cpu = pf_text_sec(pf_json_num(th, PF_KEY_CPU_TIME));
@@ -312,19 +314,24 @@ static void thread_row(pf_table_t *t, json_t *th, int merged)
         pf_table_row(t, name, tid, start, end, cpu, wait, allocs, bytes);
 }
 
-/* The 32 threads with the most CPU time. */
+/* The 32 threads with the most CPU time, then the report's row for the threads it does not
+ * list (other_threads), if any: it stands for many threads, so it is never ranked with them. */
 static void print_threads(FILE *out, json_t *r)
 {
     json_t *threads = json_object_get(r, PF_KEY_THREADS);
-    size_t nt = json_array_size(threads);
-    if (!nt)
+    size_t all = json_array_size(threads), nt = 0;
+    if (!all)
         return;
-    pf_entry_t *te = calloc(nt, sizeof *te);
+    pf_entry_t *te = calloc(all, sizeof *te);
     if (!te)
         return;
-    for (size_t i = 0; i < nt; i++) {
+    json_t *rest = NULL;
+    for (size_t i = 0; i < all; i++) {
         json_t *th = json_array_get(threads, i);
-        te[i] = (pf_entry_t){"", pf_json_num(th, PF_KEY_CPU_TIME), th};
+        if (json_object_get(th, PF_KEY_OTHER_THREADS) && !rest)
+            rest = th;
+        else
+            te[nt++] = (pf_entry_t){"", pf_json_num(th, PF_KEY_CPU_TIME), th};
     }
     qsort(te, nt, sizeof *te, pf_json_by_value_desc);
     fputc('\n', out);
@@ -336,9 +343,12 @@ static void print_threads(FILE *out, json_t *r)
                   merged ? "allocs" : "allocated", "allocated");
     for (size_t i = 0; i < nt && i < 32; i++)
         thread_row(&t, te[i].v, merged);
+    if (rest)
+        thread_row(&t, rest, merged);
     pf_table_print(out, &t);
     if (nt > 32)
-        fprintf(out, "  ... and %zu more threads (by CPU time)\n", nt - 32);
+        fprintf(out, "  ... and %zu more threads listed (by CPU time)%s\n", nt - 32,
+                rest ? "; the last row sums the threads the report does not list" : "");
     free(te);
 }
 

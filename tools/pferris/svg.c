@@ -87,11 +87,11 @@ static void draw_title(const svg_t *g, json_t *r)
         pf_svg_text(out, json_string_value(t));
     }
     json_t *heap = json_object_get(r, PF_KEY_HEAP);
-    fprintf(out, "</text>\n<text x=\"10\" y=\"40\" fill=\"#555\">pid %s, elapsed %s, %zu "
+    fprintf(out, "</text>\n<text x=\"10\" y=\"40\" fill=\"#555\">pid %s, elapsed %s, %s "
                  "threads, heap peak %s, %s allocations</text>\n",
             pf_text_count(pf_json_num(r, PF_KEY_PID)),
             pf_text_sec(pf_json_num(r, PF_KEY_TOTAL_ELAPSED)),
-            json_array_size(json_object_get(r, PF_KEY_THREADS)),
+            pf_text_count((double)pf_json_threads_total(r)),
             pf_text_bytes(pf_json_num(heap, PF_KEY_PEAK_BYTES)),
             pf_text_count(pf_json_num(heap, PF_KEY_ALLOCATIONS)));
 }
@@ -301,9 +301,10 @@ static void draw_footer(const svg_t *g, json_t *r, json_t *legend)
     json_t *threads = json_object_get(r, PF_KEY_THREADS);
     json_t *tl = json_object_get(r, PF_KEY_TIMELINE);
     double ly = g->lanes_y + (double)g->lanes * lane_h + 24;
-    if (json_array_size(threads) > g->lanes)
-        fprintf(out, "<text x=\"10\" y=\"%.0f\" fill=\"#555\">... and %zu more threads</text>\n",
-                ly - 6, json_array_size(threads) - g->lanes);
+    long long total = pf_json_threads_total(r); /* unlisted threads too (other_threads) */
+    if (json_array_size(threads) > g->lanes && total > (long long)g->lanes)
+        fprintf(out, "<text x=\"10\" y=\"%.0f\" fill=\"#555\">... and %lld more threads</text>\n",
+                ly - 6, total - (long long)g->lanes);
     double lx = left;
     const char *key;
     json_t *v;

@@ -75,6 +75,8 @@ static void process_meta(json_t *ev, json_t *p, double pid, size_t total)
     json_t *t;
     json_array_foreach(json_object_get(p, PF_KEY_THREADS), j, t)
     {
+        if (json_object_get(t, PF_KEY_OTHER_THREADS))
+            continue; /* the row that sums unlisted threads: no thread of the trace */
         double tid = pf_json_num(t, PF_KEY_TID);
         meta_event(ev, "thread_name", pid, tid, "name", pf_json_str(t, PF_KEY_NAME, "?"), 0);
         meta_event(ev, "thread_sort_index", pid, tid, "sort_index", NULL, (json_int_t)j);
