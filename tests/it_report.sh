@@ -85,6 +85,19 @@ PY
 if [ "$(jget r.json 'len(d["heap"]["sites"])')" -gt 0 ]; then
   grep -q "heaviest call sites by bytes" top.txt || die "--top: $(cat top.txt)"
 fi
+# With every sampled block freed, the live table says so instead of printing an empty table.
+python3 - r.json nolive.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["heap"]["sites"]:
+    s["live_bytes"] = 0
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$P" report --top 3 nolive.json > nolive.txt || die "report --top, no live sites"
+if [ "$(jget r.json 'len(d["heap"]["sites"])')" -gt 0 ]; then
+  grep -q "call sites holding memory at exit: none" nolive.txt || die "--top, no live sites: $(cat nolive.txt)"
+  grep -q "heaviest call sites by live" nolive.txt && die "--top printed an empty live table: $(cat nolive.txt)"
+fi
 "$P" report --json r.json | python3 -c 'import json,sys; json.load(sys.stdin)' || die "--json output"
 
 # The clock: which source timed the run, its ratio, and why; on an x86 machine whose CPU says

@@ -53,6 +53,10 @@ static void top_sites_table(FILE *out, json_t *sites, pf_entry_t *e, size_t n, s
         e[i] = (pf_entry_t){"", pf_json_num(s, field), s};
     }
     qsort(e, n, sizeof *e, pf_json_by_value_desc);
+    if (by_live && !(e[0].value > 0)) {
+        fprintf(out, "\n  call sites holding memory at exit: none (every sampled block was freed)\n");
+        return;
+    }
     fprintf(out, "\n  heaviest call sites by %s\n", by_live ? "live bytes at exit" : "bytes");
     pf_table_t t;
     pf_table_init(&t, "rrrrl", "#", by_live ? "live" : "bytes", "allocations",
