@@ -17,16 +17,16 @@
  *          cpu.sites; period_type cpu/nanoseconds and period 1e9 / cpu.hz.
  * heap, waits and cpu share the mapping, location and function tables.
  * A merged report gives one profile with a "rank" (or "pid") label on every sample. The
- * protobuf is written by tools/common/proto.c, the gzip wrapper by zlib. */
+ * protobuf is written by tools/common/proto.c, gzipped by gzip.c (zlib). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "common/proto.h"
 #include "pferris.h"
 #include "cmd.h"
+#include "gzip.h"
 
 /* Field numbers of profile.proto. */
 enum {
@@ -520,46 +520,6 @@ static size_t time_profile(pprof_t *p, pf_proto_t *head, json_t *r, int merged)
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* Compresses n bytes (flush Z_FINISH ends the stream) and writes what comes out. 0, or -1. */
-static int deflate_out(z_stream *z, FILE *out, const uint8_t *data, size_t n, int flush)
-{
-    unsigned char buf[65536];
-    for (;;) {
-        /* zlib counts input in uInt: a larger section goes in by pieces. */
-        size_t piece = n < (1u << 30) ? n : (1u << 30);
-        z->next_in = (Bytef *)data;
-        z->avail_in = (uInt)piece;
-        int f = piece == n ? flush : Z_NO_FLUSH, zr;
-        do {
-            z->next_out = buf;
-            z->avail_out = sizeof buf;
-            zr = deflate(z, f);
-            size_t have = sizeof buf - z->avail_out;
-            if (zr == Z_STREAM_ERROR || (have && fwrite(buf, 1, have, out) != have))
-                return -1;
-        } while (z->avail_out == 0 || (f == Z_FINISH && zr != Z_STREAM_END));
-        n -= piece;
-        if (!n)
-            return 0;
-        data += piece;
-    }
-}
-
-/* The sections in field order, through one gzip stream (zlib, windowBits 15 + 16). */
-static int gzip_write(FILE *out, pf_proto_t **parts, size_t n)
-{
-    z_stream z = {0};
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = deflate_out(&z, out, parts[i]->buf, parts[i]->len, Z_NO_FLUSH);
-    if (rc == 0)
-        rc = deflate_out(&z, out, NULL, 0, Z_FINISH);
-    deflateEnd(&z);
-    return rc;
-}
-
 static int has_locks(json_t *r)
 {
     for (size_t k = 0; k < pf_json_process_count(r); k++)
@@ -619,7 +579,7 @@ int pf_pprof_write(FILE *out, FILE *err, json_t *r, const char *file, pf_pprof_k
     int failed = p.failed || !p.string_ids || !p.loc_ids || !p.fn_ids || !p.map_ids;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         failed |= parts[i]->failed;
-    int rc = failed ? -1 : gzip_write(out, parts, sizeof parts / sizeof *parts);
+    int rc = failed ? -1 : pf_gzip_write(out, parts, sizeof parts / sizeof *parts);
     if (rc != 0)
         pf_text_say(err, "%s: cannot write the profile (%s)", file,
                     failed ? "out of memory" : "output error");
