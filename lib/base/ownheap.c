@@ -100,6 +100,12 @@ void pf_ownheap_free(void *p)
                                         __ATOMIC_RELAXED));
 }
 
+void pf_ownheap_after_fork(void)
+{
+    for (unsigned k = 0; k < CLASSES; k++)
+        pf_store_relaxed(&popping[k], 0);
+}
+
 size_t pf_ownheap_usable(const void *p)
 {
     const uint64_t *h = (const uint64_t *)((const char *)p - HEADER);

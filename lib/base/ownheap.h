@@ -28,6 +28,9 @@ extern uintptr_t pf_ownheap_lo PF_HIDDEN;
 void *pf_ownheap_alloc(size_t size) PF_HIDDEN;
 /* Gives back a block pf_ownheap_owns. */
 void pf_ownheap_free(void *p) PF_HIDDEN;
+/* In a fork child: a pop another thread held at the fork is over (its lists are whole: a pop
+ * changes them with one CAS). */
+void pf_ownheap_after_fork(void) PF_HIDDEN;
 /* The bytes a block of this heap can hold. */
 size_t pf_ownheap_usable(const void *p) PF_HIDDEN;
 

@@ -29,6 +29,7 @@
 #include "runtime/timeline.h"
 #include "base/arena.h"
 #include "base/env.h"
+#include "base/ownheap.h"
 #include "base/sigquiet.h"
 #include "base/warn.h"
 
@@ -134,6 +135,7 @@ static void read_rank(void)
 
 static void after_fork_child(void)
 {
+    pf_ownheap_after_fork();
     pf_heap_before_thread_reset();
     pf_thread_after_fork();
     pf_retire_after_fork();
