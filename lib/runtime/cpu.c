@@ -212,6 +212,12 @@ static void thread_end(pf_thread_t *t)
 }
 
 /* restore: SIGPROF's disposition is still ours and goes back to what it was before pferris. */
+int pf_cpu_sampling(void)
+{
+    int st = pf_load_acquire(&cpu_state.state);
+    return st == ACTIVE || st == STOPPED;
+}
+
 static void stand_down(const char *why, int restore)
 {
     int st = pf_load_acquire(&cpu_state.state);

@@ -42,6 +42,8 @@ int pf_cpu_hidden_sigprof(struct sigaction *old) PF_HIDDEN;
 
 /* The report is being taken at exit: samples stop counting (timers stay, the handler returns). */
 void pf_cpu_stop(void) PF_HIDDEN;
+/* Whether pferris's timers may send SIGPROF now (started, not stood down). */
+int pf_cpu_sampling(void) PF_HIDDEN;
 /* Around exec: the calling thread's timer is deleted (no SIGPROF of ours may reach the new
  * image), and re-created if exec fails. */
 void pf_cpu_exec_begin(void) PF_HIDDEN;

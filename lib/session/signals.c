@@ -32,6 +32,7 @@
 #include "base/warn.h"
 #include "report/keys.h"
 #include "report/report.h"
+#include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "session/checkpoint.h"
 #include "session/publish.h"
@@ -129,7 +130,59 @@ out:
     errno = saved;
 }
 
+/* ---- handlers on an alternate stack ------------------------------------------------------ */
+
+/* Signals whose handler runs on an alternate stack and had SIGPROF added to its mask by pferris
+ * (the program did not ask for it): the program reads back its own mask. */
+static uint64_t prof_masked[(NSIGS + 63) / 64];
+
+static int prof_masked_has(int sig)
+{
+    return sig > 0 && sig < NSIGS && (pf_load_relaxed(&prof_masked[sig / 64]) >> (sig % 64) & 1);
+}
+
+static void prof_masked_set(int sig, int on)
+{
+    uint64_t bit = 1ull << (sig % 64);
+    if (on)
+        __atomic_fetch_or(&prof_masked[sig / 64], bit, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&prof_masked[sig / 64], ~bit, __ATOMIC_RELAXED);
+}
+
+/* A handler that runs on an alternate stack gets SIGPROF in its mask while pferris samples the
+ * CPU: a tick that landed in it would be pushed on the same stack, which a program sizes for
+ * one signal frame (6 KiB overflowed: tests/it_fault_altstack_sigprof.sh). The sample waits
+ * until the handler returns. */
+static const struct sigaction *guard_altstack(int sig, const struct sigaction *act,
+                                              struct sigaction *copy, int *added)
+{
+    *added = 0;
+    if (!act || sig == SIGPROF || !(act->sa_flags & SA_ONSTACK) || is_default(act) ||
+        (!(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_IGN) ||
+        sigismember(&act->sa_mask, SIGPROF) || !pf_cpu_sampling())
+        return act;
+    *copy = *act;
+    sigaddset(&copy->sa_mask, SIGPROF);
+    *added = 1;
+    return copy;
+}
+
+static int set_disposition(int sig, const struct sigaction *act, struct sigaction *old);
+
 int pf_signals_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    struct sigaction copy;
+    int added, had = prof_masked_has(sig);
+    int rc = set_disposition(sig, guard_altstack(sig, act, &copy, &added), old);
+    if (rc == 0 && old && had)
+        sigdelset(&old->sa_mask, SIGPROF);
+    if (rc == 0 && act && sig > 0 && sig < NSIGS)
+        prof_masked_set(sig, added);
+    return rc;
+}
+
+static int set_disposition(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (!resolve()) {
         errno = ENOSYS;
