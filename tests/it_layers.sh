@@ -4,7 +4,7 @@
 . "$TOP/tests/lib.sh"
 cd "$TOP"
 rank_layer() { case $1 in base) echo 0;; runtime) echo 1;; report) echo 2;; session) echo 3;; parallel) echo 2;; *) echo 9;; esac; }
-rank_runtime() { case $1 in thread) echo 0;; sites|symbols|cpu) echo 1;; heap|waits) echo 2;; profile) echo 3;; timeline|live|retire) echo 4;; *) echo 9;; esac; }
+rank_runtime() { case $1 in thread|pyframes|py311) echo 0;; sites|symbols|cpu) echo 1;; heap|waits) echo 2;; profile) echo 3;; timeline|live|retire) echo 4;; *) echo 9;; esac; }
 bad=0
 for f in lib/*/*.[ch]; do
   layer=$(basename "$(dirname "$f")"); mod=$(basename "$f"); mod=${mod%.*}

@@ -110,6 +110,8 @@
  * present: Python frames, and lock waits. */
 #define PF_KEY_LINE                     "line"
 #define PF_KEY_LANGUAGE                 "language"
+#define PF_LANGUAGE_PYTHON              "python"
+#define PF_KEY_PYTHON_FRAMES            "python_frames"
 #define PF_KEY_LOCKS                    "locks"
 #define PF_KEY_CPU                      "cpu"
 #define PF_KEY_HZ                       "hz"

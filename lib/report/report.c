@@ -15,6 +15,7 @@
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
+#include "runtime/pyframes.h"
 #include "runtime/retire.h"
 #include "runtime/sites.h"
 #include "runtime/symbols.h"
@@ -231,14 +232,39 @@ static json_t *threads_json(const pf_thread_rows_t *rows)
 
 #define MAX_REPORTED_SITES 2000
 
+/* A Python frame (pyframes.h): the function's qualified name, its file, the line; NULL when
+ * frame is a native one. */
+static json_t *python_frame_json(const void *frame)
+{
+    const char *symbol, *file;
+    int line;
+    if (!pf_pyframes_is_python(frame))
+        return NULL;
+    json_t *f = json_object();
+    if (pf_pyframes_lookup(frame, &symbol, &file, &line) != 0) {
+        symbol = file = "??";
+        line = 0;
+    }
+    json_object_set_new(f, PF_KEY_SYMBOL, pf_jstr(symbol));
+    json_object_set_new(f, PF_KEY_MODULE, pf_jstr(file));
+    json_object_set_new(f, PF_KEY_LINE, line > 0 ? json_integer(line) : json_null());
+    json_object_set_new(f, PF_KEY_LANGUAGE, json_string(PF_LANGUAGE_PYTHON));
+    return f;
+}
+
 /* A stack's frames, innermost first; other: the stack was lost because its table was full. */
 static json_t *frames_json(void *const *frames, uint32_t depth, int other)
 {
     json_t *arr = json_array();
     pf_symbol_t sym;
     for (uint32_t i = 0; i < depth; i++) {
+        json_t *f = python_frame_json(frames[i]);
+        if (f) {
+            json_array_append_new(arr, f);
+            continue;
+        }
         pf_symbols_lookup((uintptr_t)frames[i], &sym);
-        json_t *f = json_object();
+        f = json_object();
         json_object_set_new(f, PF_KEY_SYMBOL, pf_jstr(sym.symbol));
         char *d = pf_demangle(sym.symbol);
         if (d)
@@ -273,6 +299,8 @@ static void sites_json(json_t *heap)
                                                    : "each sample weighted 1/(1-exp(-size/mean_bytes))"));
     json_object_set_new(sampling, PF_KEY_SITES_FOLDED, json_integer((json_int_t)info.sites_folded));
     json_object_set_new(sampling, PF_KEY_UNTRACKED_BLOCKS, json_integer((json_int_t)info.untracked));
+    if (pf_pyframes_status())
+        json_object_set_new(sampling, PF_KEY_PYTHON_FRAMES, pf_jstr(pf_pyframes_status()));
     json_t *arr = json_array();
     size_t size = PF_MAX_SITES * sizeof(pf_site_view_t);
     pf_site_view_t *v = pf_arena_zalloc(size);
@@ -313,6 +341,8 @@ static json_t *cpu_json(void)
     json_object_set_new(o, PF_KEY_SAMPLES, json_integer((json_int_t)info.samples));
     json_object_set_new(o, PF_KEY_SECONDS, json_real((double)info.samples * per));
     json_object_set_new(o, PF_KEY_DROPPED, json_integer((json_int_t)info.dropped));
+    if (pf_pyframes_status())
+        json_object_set_new(o, PF_KEY_PYTHON_FRAMES, pf_jstr(pf_pyframes_status()));
     json_t *arr = json_array();
     size_t size = PF_CPU_MAX_STACKS * sizeof(pf_cpu_view_t);
     pf_cpu_view_t *v = info.samples ? pf_arena_zalloc(size) : NULL;

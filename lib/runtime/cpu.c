@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "base/arena.h"
 #include "base/warn.h"
+#include "runtime/pyframes.h"
 
 #define SLOTS      (2 * PF_CPU_MAX_STACKS)
 #define POOL       (1u << 20) /* frames kept, over every stack */
@@ -143,9 +144,15 @@ static void on_sigprof(int sig, siginfo_t *si, void *ctx)
         return;
     }
     uint64_t weight = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
-    void *frames[PF_CPU_MAX_DEPTH];
+    void *frames[PF_CPU_MAX_DEPTH], *merged[PF_CPU_MAX_DEPTH];
     uint32_t n = unwind(ctx, frames);
-    uint32_t id = intern(frames, n);
+    void **stack = frames;
+    /* Not when the unwind was skipped: pferris's own code was interrupted. */
+    if (n > 1 && pf_pyframes_active()) {
+        n = pf_pyframes_merge(frames, n, merged, (uint32_t)cpu_state.depth);
+        stack = merged;
+    }
+    uint32_t id = intern(stack, n);
     if (id == 0)
         pf_fetch_add_relaxed(&cpu_state.dropped, weight);
     pf_fetch_add_relaxed(&cpu_state.stacks[id].samples, weight);

@@ -15,6 +15,7 @@
 #include "base/rng.h"
 #include "base/arena.h"
 #include "base/warn.h"
+#include "runtime/pyframes.h"
 
 #define SITE_SLOTS  (2 * PF_MAX_SITES)
 #define PAGE        64
@@ -290,7 +291,7 @@ static int stack_has_room(const pf_thread_t *t)
 }
 
 /* The site of the stack that called this function, skipping this function, `callers` frames
- * more, and pferris's own frames. A function of its own, so that its frame buffer is only on the
+ * more, and pferris's own frames, with the Python frames in place of the eval loop's. A function of its own, so that its frame buffer is only on the
  * stack once stack_has_room said there is room for it. */
 static __attribute__((noinline)) uint32_t unwind_site(int callers)
 {
@@ -302,6 +303,11 @@ static __attribute__((noinline)) uint32_t unwind_site(int callers)
         skip++;
 #endif
     int depth = n - skip;
+    if (depth > 0 && pf_pyframes_active()) {
+        void *merged[PF_MAX_DEPTH];
+        depth = (int)pf_pyframes_merge(buf + skip, (uint32_t)depth, merged, (uint32_t)sites_state.depth);
+        return depth > 0 ? intern_site(merged, (uint32_t)depth) : 0;
+    }
     if (depth > sites_state.depth)
         depth = sites_state.depth;
     return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;

@@ -20,6 +20,7 @@
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "runtime/profile.h"
+#include "runtime/pyframes.h"
 #include "runtime/retire.h"
 #include "report/report.h"
 #include "runtime/sites.h"
@@ -191,6 +192,7 @@ void pf_session_init(int preloaded)
                                       "a rate in samples per CPU second");
     pf_heap_set_enabled(pf_config.heap);
     pf_retire_init();
+    pf_pyframes_init(pf_env_bool("PFERRIS_PYTHON_FRAMES", 1)); /* before the samplers start */
     pf_sites_init(pf_config.heap ? pf_config.sample : 0, pf_config.stack_depth);
 
     session_state.output = getenv("PFERRIS_OUTPUT");

@@ -139,7 +139,7 @@ static const field_t cpu_f[] = {
     {PF_KEY_MECHANISM, T_STR | T_NULL, NULL}, {PF_KEY_INACTIVE_REASON, T_STR, NULL},
     {PF_KEY_SAMPLES, T_INT, NULL},     {PF_KEY_SECONDS, T_NUM, NULL},
     {PF_KEY_DROPPED, T_INT, NULL},     {PF_KEY_SITES_OMITTED, T_INT, NULL},
-    {PF_KEY_SITES, T_ARR, &cpu_sites}, {NULL, 0, NULL},
+    {PF_KEY_SITES, T_ARR, &cpu_sites}, {PF_KEY_PYTHON_FRAMES, T_STR, NULL}, {NULL, 0, NULL},
 };
 static const shape_t cpu = {S_FIELDS, cpu_f, 0, NULL};
 

@@ -102,11 +102,15 @@ void pf_table_print(FILE *out, pf_table_t *t);
 
 /* A site's frames as text joined by sep: every frame outermost first (the folded-stack order;
  * frames are stored innermost first), or with innermost > 0, that many innermost first (where
- * the allocation happened, for a table). To be freed; NULL when memory runs out. */
+ * the allocation happened, for a table) — when the stack has Python frames that those would not
+ * reach, the innermost frame, "...", and that many frames from the innermost Python one. To be
+ * freed; NULL when memory runs out. */
 char *pf_site_stack(json_t *site, const char *sep, int innermost);
-/* One frame as text: its function, else module+0xoffset, else "[unknown]"; never a ';' or a
- * line break. */
+/* One frame as text: its function, else module+0xoffset, else "[unknown]"; a Python frame as
+ * "function (file.py:line)"; never a ';' or a line break. */
 void pf_site_frame_text(json_t *frame, char *buf, size_t n);
+/* Whether a frame is a Python one ("language": "python"): no addr2line for it. */
+int pf_site_is_python(json_t *frame);
 
 /* What a module (an ELF file named by a frame) says about itself. Module paths come from
  * untrusted reports: a module is opened only when it is a regular file, without blocking. */

@@ -15,6 +15,23 @@
 #include "cmd.h"
 #include "report/demangle.h"
 
+int pf_site_is_python(json_t *f)
+{
+    return !strcmp(pf_json_str(f, PF_KEY_LANGUAGE, ""), PF_LANGUAGE_PYTHON);
+}
+
+/* A Python frame: "function (file.py:line)", the file's name only, as the tables show native
+ * frames' source. */
+static void python_frame_text(json_t *f, char *buf, size_t n)
+{
+    const char *mod = pf_json_str(f, PF_KEY_MODULE, "??"), *base = strrchr(mod, '/');
+    long long line = pf_json_to_ll(pf_json_num0(f, PF_KEY_LINE));
+    if (line > 0)
+        snprintf(buf, n, "%s (%s:%lld)", pf_json_str(f, PF_KEY_SYMBOL, "??"), base ? base + 1 : mod, line);
+    else
+        snprintf(buf, n, "%s (%s)", pf_json_str(f, PF_KEY_SYMBOL, "??"), base ? base + 1 : mod);
+}
+
 /* One frame as text: the function (C++ names demangled), else module+offset. Characters that would break the folded
  * format (';' separates frames, newlines separate stacks) are replaced. */
 void pf_site_frame_text(json_t *f, char *buf, size_t n)
@@ -29,7 +46,9 @@ void pf_site_frame_text(json_t *f, char *buf, size_t n)
     const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
     double off = pf_json_num(f, PF_KEY_OFFSET);
     const char *src = pf_json_str(f, PF_KEY_SOURCE, NULL);
-    if (sym && *sym && strcmp(sym, "??") != 0 && src) {
+    if (pf_site_is_python(f)) {
+        python_frame_text(f, buf, n);
+    } else if (sym && *sym && strcmp(sym, "??") != 0 && src) {
         snprintf(buf, n, "%s (%s)", sym, src);
     } else if (sym && *sym && strcmp(sym, "??") != 0) {
         snprintf(buf, n, "%s", sym);
@@ -71,16 +90,27 @@ static char *append(char *s, size_t *len, size_t *cap, const char *sep, const ch
 char *pf_site_stack(json_t *site, const char *sep, int innermost)
 {
     json_t *frames = json_object_get(site, PF_KEY_FRAMES);
-    size_t n = json_array_size(frames), len = 0, cap = 0;
+    size_t n = json_array_size(frames), len = 0, cap = 0, from = 0;
     size_t shown = innermost > 0 && (size_t)innermost < n ? (size_t)innermost : n;
-    char *s = NULL;
-    for (size_t i = 0; i < shown; i++) {
-        char fr[512];
+    char *s = NULL, fr[512];
+    if (innermost > 0) {
+        size_t py = 0;
+        while (py < n && !pf_site_is_python(json_array_get(frames, py)))
+            py++;
+        if (py < n && py >= shown) { /* the Python frames would be cut off: jump to them */
+            pf_site_frame_text(json_array_get(frames, 0), fr, sizeof fr);
+            if (!(s = append(s, &len, &cap, sep, fr)) || !(s = append(s, &len, &cap, sep, "...")))
+                return NULL;
+            from = py;
+            shown = n - py < shown ? n - py : shown;
+        }
+    }
+    for (size_t i = from; i < from + shown; i++) {
         pf_site_frame_text(json_array_get(frames, innermost > 0 ? i : n - 1 - i), fr, sizeof fr);
         if (!(s = append(s, &len, &cap, sep, fr)))
             return NULL;
     }
-    if (s && innermost > 0 && shown < n)
+    if (s && innermost > 0 && from + shown < n)
         s = append(s, &len, &cap, "", " < ...");
     return s ? s : strdup("[no frames]");
 }

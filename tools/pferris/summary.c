@@ -22,7 +22,9 @@ void pf_summary_annotate(json_t *site, size_t frames)
         json_t *f = json_array_get(fr, i);
         const char *mod = pf_json_str(f, PF_KEY_MODULE, NULL);
         double off = pf_json_num(f, PF_KEY_OFFSET);
-        if (mod && *mod == '/' && !isnan(off) && !json_object_get(f, PF_KEY_SOURCE)) {
+        /* A Python frame has its file and line already (pf_site_frame_text shows them). */
+        if (mod && *mod == '/' && !isnan(off) && !pf_site_is_python(f) &&
+            !json_object_get(f, PF_KEY_SOURCE)) {
             q[n] = (pf_site_source_t){.module = mod,
                                       .offset = (unsigned long long)pf_json_to_ll(off)};
             of[n++] = f;
