@@ -1,6 +1,7 @@
 /* heap.c — the shared part of heap accounting: the batched live figure and its peak. */
 #include "runtime/heap.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,11 +47,20 @@ void pf_heap_set_flush_hook(pf_heap_flush_fn fn)
     pf_store_release(&flush_hook, fn);
 }
 
-void pf_heap_tick(void)
+static void pf_heap_tick_impl(void)
 {
     pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
     if (hook)
         hook();
+}
+
+/* The heap's slow paths keep errno as it was: the interposers call them with the program's
+ * errno live and do not save it themselves (heap.h). */
+void pf_heap_tick(void)
+{
+    int saved = errno;
+    pf_heap_tick_impl();
+    errno = saved;
 }
 
 /* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
@@ -60,7 +70,7 @@ static struct {
     int64_t base;
 } heap_live;
 
-void pf_heap_flush(pf_heap_thread_t *h)
+static void pf_heap_flush_impl(pf_heap_thread_t *h)
 {
     int64_t d = pf_load_relaxed(&h->pending);
     if (d == 0)
@@ -75,6 +85,53 @@ void pf_heap_flush(pf_heap_thread_t *h)
     pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
     if (hook)
         hook();
+}
+
+void pf_heap_flush(pf_heap_thread_t *h)
+{
+    int saved = errno;
+    pf_heap_flush_impl(h);
+    errno = saved;
+}
+
+void *pf_heap_alloc_rare(pf_thread_t *t, void *ptr, size_t requested, size_t usable)
+{
+    int saved = errno;
+    if (!t) { /* the thread's first event: its record, then the count, here */
+        if (!(t = pf_thread_attach())) {
+            errno = saved;
+            return ptr;
+        }
+        pf_heap_add_alloc(&t->heap, requested, usable);
+    }
+    pf_heap_thread_t *h = &t->heap;
+    if (pf_load_relaxed(&h->pending) >= PF_HEAP_BATCH)
+        pf_heap_flush_impl(h);
+    if (h->sample_left < 0) {
+        pf_sites_sample(t, ptr, requested); /* unwinds from here: see pf_sites_sample */
+        pf_heap_tick_impl(); /* a pace also for a heap that neither grows nor shrinks */
+    }
+    errno = saved;
+    return ptr;
+}
+
+void pf_heap_free_rare(pf_thread_t *t, void *ptr, size_t usable)
+{
+    int saved = errno;
+    if (!t) {
+        if (!(t = pf_thread_attach())) {
+            errno = saved;
+            return;
+        }
+        pf_heap_add_free(&t->heap, ptr, usable);
+    }
+    pf_heap_thread_t *h = &t->heap;
+    if (pf_load_relaxed(&h->pending) <= -PF_HEAP_BATCH)
+        pf_heap_flush_impl(h);
+    if (pf_load_relaxed(&pf_sites_tracking) &&
+        pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0)
+        pf_sites_forget(t, ptr);
+    errno = saved;
 }
 
 void pf_heap_totals(pf_heap_totals_t *out)

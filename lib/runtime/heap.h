@@ -45,43 +45,55 @@ static inline unsigned pf_heap_size_class(size_t n)
     return k < PF_HIST ? k : PF_HIST - 1;
 }
 
-static inline void pf_heap_alloc(void *ptr, size_t requested, size_t usable)
+/* What an allocation or a free rarely has to do, out of line and as the inline path's tail
+ * call, so that the interposers' common path keeps no registers across a call (heap.c): a
+ * thread's first record, a flush when its pending bytes pass the batch, a sample when its
+ * countdown runs out, forgetting a block the filter may know. t is NULL on the thread's first
+ * event: its record is made and the event counted there. Each keeps the program's errno; the
+ * first returns ptr, which the malloc interposer returns in turn. */
+void *pf_heap_alloc_rare(pf_thread_t *t, void *ptr, size_t requested, size_t usable) PF_HIDDEN;
+void pf_heap_free_rare(pf_thread_t *t, void *ptr, size_t usable) PF_HIDDEN;
+
+/* The thread's own counts of one allocation; whether something rare is due. */
+static inline int pf_heap_add_alloc(pf_heap_thread_t *h, size_t requested, size_t usable)
 {
-    pf_thread_t *t = pf_thread();
-    if (pf_unlikely(!t))
-        return;
-    pf_heap_thread_t *h = &t->heap;
     pf_owner_add(&h->allocs, 1);
     pf_owner_add(&h->bytes_req, requested);
     pf_owner_add(&h->usable_in, usable);
     pf_owner_add(&h->hist[pf_heap_size_class(requested)], 1);
     int64_t p = pf_load_relaxed(&h->pending) + (int64_t)usable;
     pf_store_relaxed(&h->pending, p);
-    if (pf_unlikely(p >= PF_HEAP_BATCH))
-        pf_heap_flush(h);
     int64_t left = h->sample_left - (int64_t)requested;
     h->sample_left = left;
-    if (pf_unlikely(left < 0)) {
-        pf_sites_sample(t, ptr, requested);
-        pf_heap_tick(); /* a pace also for a heap that neither grows nor shrinks */
-    }
+    return p >= PF_HEAP_BATCH || left < 0;
 }
 
-static inline void pf_heap_free(void *ptr, size_t usable)
+/* The thread's own counts of one free; whether something rare is due. */
+static inline int pf_heap_add_free(pf_heap_thread_t *h, void *ptr, size_t usable)
 {
-    pf_thread_t *t = pf_thread();
-    if (pf_unlikely(!t))
-        return;
-    pf_heap_thread_t *h = &t->heap;
     pf_owner_add(&h->frees, 1);
     pf_owner_add(&h->usable_out, usable);
     int64_t p = pf_load_relaxed(&h->pending) - (int64_t)usable;
     pf_store_relaxed(&h->pending, p);
-    if (pf_unlikely(p <= -PF_HEAP_BATCH))
-        pf_heap_flush(h);
-    if (pf_load_relaxed(&pf_sites_tracking) &&
-        pf_unlikely(pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0))
-        pf_sites_forget(t, ptr);
+    return p <= -PF_HEAP_BATCH ||
+           (pf_load_relaxed(&pf_sites_tracking) &&
+            pf_unlikely(pf_load_relaxed(&pf_sites_filter[pf_sites_slot(ptr)]) != 0));
+}
+
+/* Counts an allocation of requested bytes (usable in the block) at ptr; returns ptr. */
+static inline void *pf_heap_alloc(void *ptr, size_t requested, size_t usable)
+{
+    pf_thread_t *t = pf_self;
+    if (pf_unlikely(!t) || pf_unlikely(pf_heap_add_alloc(&t->heap, requested, usable)))
+        return pf_heap_alloc_rare(t, ptr, requested, usable);
+    return ptr;
+}
+
+static inline void pf_heap_free(void *ptr, size_t usable)
+{
+    pf_thread_t *t = pf_self;
+    if (pf_unlikely(!t) || pf_unlikely(pf_heap_add_free(&t->heap, ptr, usable)))
+        pf_heap_free_rare(t, ptr, usable);
 }
 
 /* Takes back a pf_heap_free whose block turned out not to be freed (a failed realloc). */

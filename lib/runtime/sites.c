@@ -348,7 +348,9 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
     pf_in_hook++;
     int saved = errno;
     /* No room: counted under site 0, unwound no further (sites.h). */
-    uint32_t site = stack_has_room(t) ? unwind_site(1) : 0;
+    /* Skipped: this function and its caller, pf_heap_alloc_rare (pferris's own frames are
+     * skipped by address as well in the preload). */
+    uint32_t site = stack_has_room(t) ? unwind_site(2) : 0;
     errno = saved;
     site_stat_t *st = stat_of(t, site);
     if (st) {

@@ -44,7 +44,8 @@ static inline uint32_t pf_sites_slot(const void *p)
     return (uint32_t)((uintptr_t)p >> 8) & ((1u << PF_FILTER_LOG) - 1);
 }
 
-/* The sampling decision's slow path: the thread's countdown went below zero. */
+/* The sampling decision's slow path: the thread's countdown went below zero. Called by
+ * pf_heap_alloc_rare only (the unwind skips both frames), which keeps errno. */
 void pf_sites_sample(pf_thread_t *t, void *p, size_t size) PF_HIDDEN;
 /* A free of a block whose filter counter is non-zero: forget it if it was sampled. */
 void pf_sites_forget(pf_thread_t *t, void *p) PF_HIDDEN;

@@ -158,7 +158,7 @@ static void takeover(pf_thread_t *t, int tid)
     pf_fetch_add_relaxed(&reused, 1);
 }
 
-pf_thread_t *pf_thread_attach(void)
+static pf_thread_t *pf_thread_attach_impl(void)
 {
     int saved = errno;
     pf_clock_init(); /* before the first tick is read: ticks are TSC or ns from here on */
@@ -194,6 +194,16 @@ pf_thread_t *pf_thread_attach(void)
         start(t);
     if (!fresh)
         pf_store_release(&t->exited, 0); /* listed as alive: every field above is written */
+    errno = saved;
+    return t;
+}
+
+/* Reached from every hook (pf_thread, a thread's first event) with the program's errno live:
+ * kept, whatever the first mapping of a record does to it. */
+pf_thread_t *pf_thread_attach(void)
+{
+    int saved = errno;
+    pf_thread_t *t = pf_thread_attach_impl();
     errno = saved;
     return t;
 }
