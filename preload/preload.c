@@ -235,7 +235,8 @@ static inline void count_unfree(size_t usable)
 /* The counting paths, out of line: the wrappers' common path then needs no stack frame beyond
  * the register that keeps p across the real call (inlined, their prologue saved six registers
  * on every call, counting or not: 44 instructions a free with heap tracking off, where a plain
- * forwarding shim takes 10; mallocbench 1.11x native with PFERRIS_HEAP=0). */
+ * forwarding shim takes 10). And they end in heap.h's one tail call for rare work, so they
+ * save no registers themselves. */
 static __attribute__((noinline)) void *malloc_counted_any(void *p, size_t size)
 {
     return count_alloc(p, size);
