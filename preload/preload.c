@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "base/ownheap.h"
+#include "real.h"
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "session/session.h"
@@ -30,35 +31,14 @@
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
 
-static struct {
-    void *(*malloc)(size_t);
-    void (*free)(void *);
-    void *(*calloc)(size_t, size_t);
-    void *(*realloc)(void *, size_t);
-    int (*posix_memalign)(void **, size_t, size_t);
-    void *(*aligned_alloc)(size_t, size_t);
-    void *(*memalign)(size_t, size_t);
-    void *(*valloc)(size_t);
-    void *(*pvalloc)(size_t);
-    size_t (*usable)(void *);      /* the malloc owner's malloc_usable_size, or NULL */
-    size_t (*usable_next)(void *); /* the next definition: what the program's own call gets */
-    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-    void (*exit_)(int);
-    void (*Exit_)(int);
-    int (*execve)(const char *, char *const[], char *const[]);
-    int (*execv)(const char *, char *const[]);
-    int (*execvp)(const char *, char *const[]);
-    int (*execvpe)(const char *, char *const[], char *const[]);
-    int (*fexecve)(int, char *const[], char *const[]);
-    int (*execveat)(int, const char *, char *const[], char *const[], int);
-    int (*setitimer)(__itimer_which_t, const struct itimerval *, struct itimerval *);
-} real;
+pf_real_t pf_real PF_HIDDEN;
 
 /* ---- the bootstrap arena ------------------------------------------------------------------ */
 
 static _Alignas(64) char boot[1 << 16];
 static size_t boot_used;
-static int resolving, resolved;
+static int resolving;
+int pf_real_resolved PF_HIDDEN;
 
 static void *boot_alloc(size_t size, size_t align)
 {
@@ -87,7 +67,7 @@ static size_t boot_size(const void *p)
 }
 
 /* The POSIX idiom for a dlsym result that is a function (ISO C has no such conversion). */
-#define LOAD_AS(field, sym) (*(void **)&real.field = dlsym(RTLD_NEXT, sym))
+#define LOAD_AS(field, sym) (*(void **)&pf_real.field = dlsym(RTLD_NEXT, sym))
 #define LOAD(name)          LOAD_AS(name, #name)
 
 /* malloc_usable_size of the object that defines the malloc in use, or NULL when it has none:
@@ -98,7 +78,7 @@ static size_t boot_size(const void *p)
 static void *owner_usable(void *next)
 {
     Dl_info mi, ui;
-    void *m = *(void **)&real.malloc;
+    void *m = *(void **)&pf_real.malloc;
     if (!m || !dladdr(m, &mi))
         return next;
     if (next && dladdr(next, &ui) && ui.dli_fbase == mi.dli_fbase)
@@ -128,7 +108,7 @@ static inline size_t chunk_usable(void *p)
 static void prefer_chunk_usable(void)
 {
     Dl_info ui;
-    if (!real.usable || !dladdr(*(void **)&real.usable, &ui) || !ui.dli_fname ||
+    if (!pf_real.usable || !dladdr(*(void **)&pf_real.usable, &ui) || !ui.dli_fname ||
         !strstr(ui.dli_fname, "/libc.so."))
         return;
     /* Small blocks go back where they came from; the mmapped one is over 32 MiB, the largest
@@ -136,16 +116,16 @@ static void prefer_chunk_usable(void)
     static const size_t sizes[] = {0, 1, 24, 25, 100, 1000, 5000, (size_t)40 << 20};
     int agree = 1;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes && agree; i++) {
-        void *p = real.malloc(sizes[i]);
-        agree = p && chunk_usable(p) == real.usable(p);
-        real.free(p);
+        void *p = pf_real.malloc(sizes[i]);
+        agree = p && chunk_usable(p) == pf_real.usable(p);
+        pf_real.free(p);
     }
     usable_from_chunk = agree;
 }
 
-static void resolve(void)
+void pf_real_resolve(void)
 {
-    if (pf_load_acquire(&resolved))
+    if (pf_load_acquire(&pf_real_resolved))
         return;
     int no = 0;
     if (!pf_cas_acq_rel(&resolving, &no, 1))
@@ -170,18 +150,15 @@ static void resolve(void)
     LOAD_AS(exit_, "_exit");
     LOAD_AS(Exit_, "_Exit");
     void *next = dlsym(RTLD_NEXT, "malloc_usable_size");
-    *(void **)&real.usable_next = next;
-    *(void **)&real.usable = owner_usable(next);
+    *(void **)&pf_real.usable_next = next;
+    *(void **)&pf_real.usable = owner_usable(next);
     prefer_chunk_usable();
-    pf_heap_set_sizes(real.usable ? PF_HEAP_SIZES_USABLE : PF_HEAP_SIZES_REQUESTED);
-    pf_thread_real_create_set(real.pthread_create);
-    pf_store_release(&resolved, 1); /* every field above is visible to whoever sees this */
+    pf_heap_set_sizes(pf_real.usable ? PF_HEAP_SIZES_USABLE : PF_HEAP_SIZES_REQUESTED);
+    pf_thread_real_create_set(pf_real.pthread_create);
+    pf_store_release(&pf_real_resolved, 1); /* every field above is visible to whoever sees this */
 }
 
-/* Every real function is used only once all are resolved (none is published alone). */
-#define READY(fn)                                                                              \
-    ((pf_likely(pf_load_acquire(&resolved)) || (resolve(), pf_load_acquire(&resolved))) &&      \
-     real.fn != NULL)
+#define READY(fn) PF_REAL_READY(fn)
 #define COUNTING()                                                                             \
     (pf_likely(pf_heap_enabled > 0 || (pf_heap_enabled < 0 && pf_heap_decide())) &&            \
      pf_likely(!pf_in_hook))
@@ -192,10 +169,10 @@ static inline size_t usable_of(void *p, size_t requested)
 {
     if (pf_likely(usable_from_chunk))
         return chunk_usable(p);
-    if (!real.usable)
+    if (!pf_real.usable)
         return requested;
     int saved = errno;
-    size_t n = real.usable(p);
+    size_t n = pf_real.usable(p);
     errno = saved;
     return n;
 }
@@ -273,7 +250,7 @@ static void *own_alloc(size_t size)
 {
     void *p = pf_ownheap_alloc(size);
     if (!p)
-        IN_ALLOCATOR(p = real.malloc(size));
+        IN_ALLOCATOR(p = pf_real.malloc(size));
     return p;
 }
 
@@ -284,7 +261,7 @@ PF_EXPORT void *malloc(size_t size)
     if (pf_unlikely(pf_in_hook))
         return own_alloc(size);
     void *p;
-    IN_ALLOCATOR(p = real.malloc(size));
+    IN_ALLOCATOR(p = pf_real.malloc(size));
     if (pf_likely(p != NULL) && COUNTING())
         return malloc_counted(p, size);
     return p;
@@ -302,7 +279,7 @@ PF_EXPORT void free(void *p)
         return;
     if (COUNTING())
         free_count(p);
-    IN_ALLOCATOR(real.free(p));
+    IN_ALLOCATOR(pf_real.free(p));
 }
 
 PF_EXPORT void *calloc(size_t n, size_t size)
@@ -320,7 +297,7 @@ PF_EXPORT void *calloc(size_t n, size_t size)
             return memset(own, 0, total);
     }
     void *p;
-    IN_ALLOCATOR(p = real.calloc(n, size));
+    IN_ALLOCATOR(p = pf_real.calloc(n, size));
     if (pf_likely(p != NULL) && COUNTING())
         count_alloc(p, n * size);
     return p;
@@ -350,13 +327,13 @@ PF_EXPORT void *realloc(void *old, size_t size)
         return own_alloc(size);
     void *p;
     if (!COUNTING()) {
-        IN_ALLOCATOR(p = real.realloc(old, size));
+        IN_ALLOCATOR(p = pf_real.realloc(old, size));
         return p;
     }
     /* The old block counts as freed before the call: once realloc returns, another thread may
      * be handed the same address, and its record must not be the one forgotten. */
     size_t old_usable = old ? count_free(old) : 0;
-    IN_ALLOCATOR(p = real.realloc(old, size));
+    IN_ALLOCATOR(p = pf_real.realloc(old, size));
     if (p)
         count_alloc(p, size);
     else if (old && size != 0)
@@ -381,7 +358,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     if (!READY(posix_memalign))
         return ENOMEM;
     int rc;
-    IN_ALLOCATOR(rc = real.posix_memalign(out, align, size));
+    IN_ALLOCATOR(rc = pf_real.posix_memalign(out, align, size));
     if (rc == 0 && COUNTING())
         count_alloc(*out, size);
     return rc;
@@ -393,7 +370,7 @@ PF_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         if (!READY(name))                                                                      \
             return NULL;                                                                       \
         void *p;                                                                               \
-        IN_ALLOCATOR(p = real.name args);                                                      \
+        IN_ALLOCATOR(p = pf_real.name args);                                                      \
         if (p && COUNTING())                                                                   \
             count_alloc(p, size);                                                              \
         return p;                                                                              \
@@ -412,7 +389,7 @@ PF_EXPORT size_t malloc_usable_size(void *p)
     if (!READY(usable_next))
         return 0;
     size_t n; /* as without pferris, whoever owns p */
-    IN_ALLOCATOR(n = real.usable_next(p));
+    IN_ALLOCATOR(n = pf_real.usable_next(p));
     return n;
 }
 
@@ -485,126 +462,12 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     int saved = errno;
     pf_timeline_threads_begin();
     errno = saved;
-    int rc = real.pthread_create(th, attr, trampoline, pass);
+    int rc = pf_real.pthread_create(th, attr, trampoline, pass);
     if (rc != 0 && pf_ownheap_owns(s))
         pf_ownheap_free(s);
     else if (rc != 0)
         __libc_free(s);
     return rc;
-}
-
-/* ---- exit and exec ------------------------------------------------------------------------ */
-
-PF_EXPORT void _exit(int code)
-{
-    pf_session_set_exit(PF_EXIT_CODE, code);
-    pf_session_exit();
-    if (READY(exit_))
-        real.exit_(code);
-    syscall(SYS_exit_group, code);
-    __builtin_unreachable();
-}
-
-PF_EXPORT void _Exit(int code)
-{
-    pf_session_set_exit(PF_EXIT_CODE, code);
-    pf_session_exit();
-    if (READY(Exit_))
-        real.Exit_(code);
-    syscall(SYS_exit_group, code);
-    __builtin_unreachable();
-}
-
-PF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-    pf_session_exec_attempt();
-    int rc = READY(execve) ? real.execve(path, argv, envp) : (errno = ENOSYS, -1);
-    pf_session_exec_failed();
-    return rc;
-}
-
-PF_EXPORT int execv(const char *path, char *const argv[])
-{
-    pf_session_exec_attempt();
-    int rc = READY(execv) ? real.execv(path, argv) : (errno = ENOSYS, -1);
-    pf_session_exec_failed();
-    return rc;
-}
-
-PF_EXPORT int execvp(const char *file, char *const argv[])
-{
-    pf_session_exec_attempt();
-    int rc = READY(execvp) ? real.execvp(file, argv) : (errno = ENOSYS, -1);
-    pf_session_exec_failed();
-    return rc;
-}
-
-PF_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
-{
-    pf_session_exec_attempt();
-    int rc = READY(execvpe) ? real.execvpe(file, argv, envp) : (errno = ENOSYS, -1);
-    pf_session_exec_failed();
-    return rc;
-}
-
-/* ITIMER_PROF delivers SIGPROF, the CPU sampler's signal: a program that starts it owns
- * SIGPROF, and the sampler stands down before the call (lib/runtime/cpu.c). */
-PF_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *value, struct itimerval *old)
-{
-    if (which == ITIMER_PROF && value && !pf_in_hook &&
-        (value->it_value.tv_sec || value->it_value.tv_usec))
-        pf_cpu_program_wants_sigprof("the program started ITIMER_PROF (setitimer)");
-    return READY(setitimer) ? real.setitimer(which, value, old) : (errno = ENOSYS, -1);
-}
-
-PF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-    pf_session_exec_attempt();
-    return READY(fexecve) ? real.fexecve(fd, argv, envp) : (errno = ENOSYS, -1);
-}
-
-PF_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
-                       int flags)
-{
-    pf_session_exec_attempt();
-    return READY(execveat) ? real.execveat(dirfd, path, argv, envp, flags) : (errno = ENOSYS, -1);
-}
-
-/* The list forms gather their arguments on the stack, as glibc's own do (exec may not
- * allocate: it is async-signal-safe and may follow a vfork), and go the vector way. ENVP, when
- * wanted, is the word after the terminating NULL. */
-#define EXEC_LIST(first, want_envp)                                                            \
-    size_t argc = 1;                                                                           \
-    va_list ap;                                                                                \
-    va_start(ap, first);                                                                       \
-    while (va_arg(ap, char *) != NULL)                                                         \
-        argc++;                                                                                \
-    va_end(ap);                                                                                \
-    char *argv[argc + 1];                                                                      \
-    argv[0] = (char *)(first);                                                                 \
-    va_start(ap, first);                                                                       \
-    for (size_t i = 1; i <= argc; i++)                                                         \
-        argv[i] = va_arg(ap, char *);                                                          \
-    char *const *envp = (want_envp) ? va_arg(ap, char *const *) : NULL;                        \
-    va_end(ap);                                                                                \
-    (void)envp
-
-PF_EXPORT int execl(const char *path, const char *arg, ...)
-{
-    EXEC_LIST(arg, 0);
-    return execv(path, argv);
-}
-
-PF_EXPORT int execle(const char *path, const char *arg, ...)
-{
-    EXEC_LIST(arg, 1);
-    return execve(path, argv, envp);
-}
-
-PF_EXPORT int execlp(const char *file, const char *arg, ...)
-{
-    EXEC_LIST(arg, 0);
-    return execvp(file, argv);
 }
 
 /* ---- how the process starts, and the signals the program sets --------------------------- */
@@ -656,7 +519,7 @@ PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
 
 __attribute__((constructor(101))) static void preload_init(void)
 {
-    resolve();
+    pf_real_resolve();
     pf_session_init(1);
 }
 
