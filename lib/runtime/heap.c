@@ -47,20 +47,13 @@ void pf_heap_set_flush_hook(pf_heap_flush_fn fn)
     pf_store_release(&flush_hook, fn);
 }
 
-static void pf_heap_tick_impl(void)
+/* The flush hook without a flush: from the sampled allocations (every PFERRIS_SAMPLE bytes
+ * allocated on average), so a program whose live heap stays level still ticks. */
+static void heap_tick(void)
 {
     pf_heap_flush_fn hook = pf_load_relaxed(&flush_hook);
     if (hook)
         hook();
-}
-
-/* The heap's slow paths keep errno as it was: the interposers call them with the program's
- * errno live and do not save it themselves (heap.h). */
-void pf_heap_tick(void)
-{
-    int saved = errno;
-    pf_heap_tick_impl();
-    errno = saved;
 }
 
 /* live: flushed process-wide live bytes; base: live bytes inherited at fork. */
@@ -109,7 +102,7 @@ void *pf_heap_alloc_rare(pf_thread_t *t, void *ptr, size_t requested, size_t usa
         pf_heap_flush_impl(h);
     if (h->sample_left < 0) {
         pf_sites_sample(t, ptr, requested); /* unwinds from here: see pf_sites_sample */
-        pf_heap_tick_impl(); /* a pace also for a heap that neither grows nor shrinks */
+        heap_tick(); /* a pace also for a heap that neither grows nor shrinks */
     }
     errno = saved;
     return ptr;

@@ -35,9 +35,6 @@ void pf_heap_flush(pf_heap_thread_t *h) PF_HIDDEN;
  * heap's pace (the timeline, to sample a process that has no sampler thread yet). One hook. */
 typedef void (*pf_heap_flush_fn)(void);
 void pf_heap_set_flush_hook(pf_heap_flush_fn fn) PF_HIDDEN;
-/* Calls the flush hook without a flush: from the sampled allocations (every PFERRIS_SAMPLE
- * bytes allocated on average), so a program whose live heap stays level still ticks. */
-void pf_heap_tick(void) PF_HIDDEN;
 
 static inline unsigned pf_heap_size_class(size_t n)
 {
