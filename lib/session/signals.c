@@ -3,8 +3,8 @@
  * Terminating signal: the handler writes the ordinary report (exit "signal"), then restores the
  * default action and raises the signal again on the same thread, unblocked, so the process dies
  * of it exactly as it would have. The report is built with jansson and malloc: when the signal
- * interrupted this thread inside the allocator or pferris (pf_in_hook), the session writes no
- * report and the process dies at once. A writer that still waits on a lock is cut off by a
+ * interrupted this thread inside the allocator or pferris (pf_in_hook), it is put off until the
+ * thread has left them (defer, below; at most a second, then no report). A writer that still waits on a lock is cut off by a
  * watchdog timer (timer_create, delivering the same signal to this thread) after TERM_BOUND_S
  * seconds, and the second delivery (handlers run with SA_NODEFER), like a second Ctrl-C, dies
  * at once.
@@ -34,6 +34,7 @@
 #include "report/report.h"
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
+#include "runtime/thread.h"
 #include "session/checkpoint.h"
 #include "session/publish.h"
 #include "session/session.h"
@@ -231,16 +232,22 @@ pf_sighandler_t pf_signals_signal(int sig, pf_sighandler_t handler)
 
 /* ---- dying -------------------------------------------------------------------------------- */
 
-/* Delivers sig to this thread after seconds, whatever it is doing then. */
-static void watchdog(int sig, int seconds)
+/* A timer that delivers sig to this thread; 0 or -1. */
+static int thread_timer(int sig, int *id)
 {
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_THREAD_ID;
     ev.sigev_signo = sig;
     ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    return (int)syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, id);
+}
+
+/* Delivers sig to this thread after seconds, whatever it is doing then. */
+static void watchdog(int sig, int seconds)
+{
     int id;
-    if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id) != 0)
+    if (thread_timer(sig, &id) != 0)
         return;
     struct itimerspec it = {{0, 0}, {seconds, 0}};
     syscall(SYS_timer_settime, id, 0, &it, NULL);
@@ -261,10 +268,57 @@ static void die(int sig)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* A terminating signal that lands while this thread is inside the allocator or pferris
+ * (pf_in_hook) is put off: the report would allocate there. The same signal comes back to this
+ * thread every DEFER_NS by a timer, until the thread has left (a malloc takes microseconds), and
+ * for at most DEFER_MAX tries; after that the process dies without a report, as before. The
+ * program runs on for that millisecond, as if the signal had come a little later. */
+#define DEFER_NS  1000000L
+#define DEFER_MAX 1000
+
+static __thread struct {
+    int tries;
+    int timer; /* the timer's id + 1; 0 before the first deferral */
+    int sig;
+} deferred;
+
+static int defer(int sig)
+{
+    if (deferred.tries >= DEFER_MAX)
+        return 0;
+    if (deferred.timer && deferred.sig != sig) {
+        syscall(SYS_timer_delete, deferred.timer - 1);
+        deferred.timer = 0;
+    }
+    if (!deferred.timer) {
+        int id;
+        if (thread_timer(sig, &id) != 0)
+            return 0;
+        deferred.timer = id + 1;
+        deferred.sig = sig;
+    }
+    struct itimerspec it = {{0, 0}, {0, DEFER_NS}};
+    if (syscall(SYS_timer_settime, deferred.timer - 1, 0, &it, NULL) != 0)
+        return 0;
+    deferred.tries++;
+    return 1;
+}
+
 static void on_term(int sig, siginfo_t *si, void *uc)
 {
     (void)si;
     (void)uc;
+    if (pf_in_hook && !pf_load_acquire(&sig_state.dying)) {
+        int saved = errno;
+        int put_off = defer(sig);
+        errno = saved;
+        if (put_off)
+            return;
+    }
+    if (deferred.timer) {
+        syscall(SYS_timer_delete, deferred.timer - 1);
+        deferred.timer = 0;
+    }
     int first = 0;
     if (!pf_cas_acq_rel(&sig_state.dying, &first, sig)) {
         die(first); /* a second signal, or the watchdog: as the first would have */
