@@ -32,6 +32,9 @@ grep -q "bottleneck  burn: " sum.txt || die "the bottleneck does not use the CPU
 grep -A12 "functions by total time" sum.txt | grep -q "burn_sixty" || die "burn_sixty not in the total table"
 "$TOP/$B/pferris" report --flame cpu "$r" > cpu.folded || die "--flame cpu failed"
 grep -q ';work;burn_sixty;burn' cpu.folded || die "folded CPU stacks: $(head -3 cpu.folded)"
+# The workers' stacks end in the C library's thread start, with no frame of pferris under work.
+grep -q 'start_thread;work;' cpu.folded || die "no start_thread;work; in the folded stacks: $(head -3 cpu.folded)"
+grep -q 'trampoline' cpu.folded && die "pferris's trampoline in the CPU stacks: $(grep -m1 trampoline cpu.folded)"
 within "--flame cpu total (s)" "$(awk '{s += $NF} END {print s / 1e6}' cpu.folded)" "$(jget "$r" 'd["cpu"]["seconds"]')" 0.01
 rm -f "$r"
 

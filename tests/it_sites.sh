@@ -23,6 +23,9 @@ expect_eq "$(site aligned allocations)" 300 "aligned: allocations"
 expect_eq "$(site aligned live_bytes)" 0 "aligned: live"
 jget "$r" '[f["symbol"] for f in [s for s in d["heap"]["sites"] if s["frames"][0]["symbol"] == "producer"][0]["frames"][:2]]' | grep -q "'producer', 'produce'" || die "producer's stack"
 jget "$r" '[s for s in d["heap"]["sites"] if s["frames"][0]["symbol"] == "big"][0]["frames"][0]["module"]' | grep -q "prog_sites$" || die "module of big"
+# No frame of pferris in any stack: the thread's start hands over to the program's function by
+# a tail call (the producer thread's stack ended in pferris's trampoline before).
+expect_eq "$(jget "$r" '[f["symbol"] for s in d["heap"]["sites"] for f in s["frames"] if (f["module"] or "").endswith("libpferris.so")]')" "[]" "pferris's frames in call-site stacks"
 rm -f "$r"
 
 # Default rate (512 KiB), 2 GB allocated: within 10%, 15% and 25% of the truth (about five

@@ -290,6 +290,13 @@ static int stack_has_room(const pf_thread_t *t)
     return 1;
 }
 
+#if PF_PRELOAD
+static inline int is_self(const void *pc)
+{
+    return (uintptr_t)pc >= sites_state.self_lo && (uintptr_t)pc < sites_state.self_hi;
+}
+#endif
+
 /* The site of the stack that called this function, skipping this function, `callers` frames
  * more, and pferris's own frames, with the Python frames in place of the eval loop's. A function of its own, so that its frame buffer is only on the
  * stack once stack_has_room said there is room for it. */
@@ -299,8 +306,16 @@ static __attribute__((noinline)) uint32_t unwind_site(int callers)
     int n = sites_state.backtrace(buf, sites_state.depth + 16 + callers);
     int skip = 1 + callers;
 #if PF_PRELOAD
-    while (skip < n && (uintptr_t)buf[skip] >= sites_state.self_lo && (uintptr_t)buf[skip] < sites_state.self_hi)
+    /* pferris's frames: the leading ones (the interposer that was called), and any further in,
+     * an interposer the C library went through on its way (pthread_create allocating the new
+     * thread's TLS): a stack reads as it would without pferris. */
+    while (skip < n && is_self(buf[skip]))
         skip++;
+    int kept = skip;
+    for (int i = skip; i < n; i++)
+        if (!is_self(buf[i]))
+            buf[kept++] = buf[i];
+    n = kept;
 #endif
     int depth = n - skip;
     if (depth > 0 && pf_pyframes_active()) {

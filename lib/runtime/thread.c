@@ -474,9 +474,17 @@ int pf_thread_spawn(void *(*fn)(void *), void *arg, size_t stack, int internal_t
     if (stack)
         pthread_attr_setstacksize(&attr, stack);
     pthread_t th;
-    int rc = internal_thread
-                 ? pf_thread_real_create(&th, &attr, internal_main, (void *)(intptr_t)slot)
-                 : pthread_create(&th, &attr, fn, arg);
+    int rc;
+    if (internal_thread) {
+        /* pferris's own: what the C library allocates for the thread (its TLS vector) comes
+         * from pferris's heap, uncounted, not from the program's (it was counted as an
+         * allocation of the program's, under pferris's stack). */
+        pf_in_hook++;
+        rc = pf_thread_real_create(&th, &attr, internal_main, (void *)(intptr_t)slot);
+        pf_in_hook--;
+    } else {
+        rc = pthread_create(&th, &attr, fn, arg);
+    }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (internal_thread) {
