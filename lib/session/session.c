@@ -217,6 +217,7 @@ void pf_session_init(int preloaded)
     /* Only where a report will be written: a program linked with -lpferris that writes none
      * gets no signals from pferris. */
     pf_cpu_init(session_state.report_at_exit ? pf_config.cpu_hz : 0, pf_config.stack_depth);
+    pf_signals_guard_installed();
     pf_in_hook--;
     errno = saved;
 }

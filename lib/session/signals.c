@@ -171,6 +171,24 @@ static const struct sigaction *guard_altstack(int sig, const struct sigaction *a
 
 static int set_disposition(int sig, const struct sigaction *act, struct sigaction *old);
 
+void pf_signals_guard_installed(void)
+{
+    if (!resolve() || !pf_cpu_sampling())
+        return;
+    int saved = errno;
+    for (int sig = 1; sig < NSIGS; sig++) {
+        struct sigaction now, copy;
+        int added;
+        if (sig == SIGKILL || sig == SIGSTOP || pf_load_acquire(&sig_state.ours[sig]) ||
+            sig_state.real(sig, NULL, &now) != 0)
+            continue;
+        const struct sigaction *set = guard_altstack(sig, &now, &copy, &added);
+        if (added && sig_state.real(sig, set, NULL) == 0)
+            prof_masked_set(sig, 1);
+    }
+    errno = saved;
+}
+
 int pf_signals_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     struct sigaction copy;

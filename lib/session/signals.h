@@ -18,6 +18,10 @@
 /* From the session's init when a report is wanted: installs pferris's handlers where the
  * disposition is the default one (crash handlers not in an ASan or TSan program). */
 void pf_signals_start(void) PF_HIDDEN;
+/* Once CPU sampling runs: the handlers already in place that run on an alternate stack (a
+ * library's constructor sets them before pferris starts) get SIGPROF in their mask, as the
+ * sigaction interposer gives it to those set later. */
+void pf_signals_guard_installed(void) PF_HIDDEN;
 /* sigaction(2) as the program sees it. */
 int pf_signals_sigaction(int sig, const struct sigaction *act, struct sigaction *old) PF_HIDDEN;
 /* signal(3) (BSD semantics, as glibc's) over pf_signals_sigaction. */
