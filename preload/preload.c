@@ -56,7 +56,7 @@ static void *boot_alloc(size_t size, size_t align)
 
 static inline int boot_owns(const void *p)
 {
-    return (const char *)p >= boot && (const char *)p < boot + sizeof boot;
+    return (uintptr_t)p - (uintptr_t)boot < sizeof boot;
 }
 
 static size_t boot_size(const void *p)
@@ -91,6 +91,13 @@ static void *owner_usable(void *next)
 }
 
 static int usable_from_chunk; /* chunk_usable serves: see prefer_chunk_usable */
+
+/* The real malloc and free, published once every field of pf_real is (NULL before): the one
+ * test on their interposers' common path, and the pointer they call. */
+static struct {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+} hot;
 
 /* A block's usable size read from glibc's chunk header, the word before it (size | flags): an
  * mmapped chunk (flag 2) spends 16 bytes of it on headers, any other 8 (it also owns the next
@@ -156,6 +163,8 @@ void pf_real_resolve(void)
     pf_heap_set_sizes(pf_real.usable ? PF_HEAP_SIZES_USABLE : PF_HEAP_SIZES_REQUESTED);
     pf_thread_real_create_set(pf_real.pthread_create);
     pf_store_release(&pf_real_resolved, 1); /* every field above is visible to whoever sees this */
+    pf_store_release(&hot.malloc, pf_real.malloc);
+    pf_store_release(&hot.free, pf_real.free);
 }
 
 #define READY(fn) PF_REAL_READY(fn)
@@ -254,11 +263,12 @@ static void *own_alloc(size_t size)
     return p;
 }
 
-PF_EXPORT void *malloc(size_t size)
+/* Before resolution, and while pferris runs on this thread. */
+static __attribute__((noinline)) void *malloc_cold(size_t size)
 {
     if (!READY(malloc))
         return boot_alloc(size, 16);
-    if (pf_unlikely(pf_in_hook))
+    if (pf_in_hook)
         return own_alloc(size);
     void *p;
     IN_ALLOCATOR(p = pf_real.malloc(size));
@@ -267,11 +277,26 @@ PF_EXPORT void *malloc(size_t size)
     return p;
 }
 
-PF_EXPORT void free(void *p)
+/* The common path sets pf_in_hook to 1 and back to 0 around the real call (IN_ALLOCATOR), as it
+ * was 0: an increment would read it again after the call. */
+PF_EXPORT void *malloc(size_t size)
 {
-    if (!p || pf_unlikely(boot_owns(p)))
+    void *(*real)(size_t) = pf_load_acquire(&hot.malloc);
+    if (pf_unlikely(!real) || pf_unlikely(pf_in_hook))
+        return malloc_cold(size);
+    pf_in_hook = 1;
+    void *p = real(size);
+    pf_in_hook = 0;
+    if (pf_likely(p != NULL) && pf_likely(COUNTING()))
+        return malloc_counted(p, size);
+    return p;
+}
+
+static __attribute__((noinline)) void free_cold(void *p)
+{
+    if (boot_owns(p))
         return;
-    if (pf_unlikely(pf_ownheap_owns(p))) {
+    if (pf_ownheap_owns(p)) {
         pf_ownheap_free(p);
         return;
     }
@@ -280,6 +305,25 @@ PF_EXPORT void free(void *p)
     if (COUNTING())
         free_count(p);
     IN_ALLOCATOR(pf_real.free(p));
+}
+
+PF_EXPORT void free(void *p)
+{
+    if (!p)
+        return;
+    void (*real)(void *) = pf_load_acquire(&hot.free);
+    if (pf_unlikely(!real) || pf_unlikely(pf_ownheap_owns(p) | boot_owns(p)) ||
+        pf_unlikely(pf_in_hook)) {
+        free_cold(p);
+        return;
+    }
+    if (pf_likely(COUNTING())) {
+        free_count(p);
+        real = pf_load_relaxed(&hot.free); /* loaded again: no register kept across the call */
+    }
+    pf_in_hook = 1;
+    real(p);
+    pf_in_hook = 0;
 }
 
 PF_EXPORT void *calloc(size_t n, size_t size)
