@@ -100,7 +100,7 @@ void *pf_heap_alloc_rare(pf_thread_t *t, void *ptr, size_t requested, size_t usa
     pf_heap_thread_t *h = &t->heap;
     if (pf_load_relaxed(&h->pending) >= PF_HEAP_BATCH)
         pf_heap_flush_impl(h);
-    if (h->sample_left < 0) {
+    if (pf_heap_sample_left(h) < 0) {
         pf_sites_sample(t, ptr, requested); /* unwinds from here: see pf_sites_sample */
         heap_tick(); /* a pace also for a heap that neither grows nor shrinks */
     }
@@ -133,7 +133,7 @@ void pf_heap_totals(pf_heap_totals_t *out)
     int64_t in = 0, freed = 0;
     for (pf_thread_t *t = pf_thread_first(); t; t = pf_thread_next(t)) {
         pf_heap_thread_t *h = &t->heap;
-        out->allocs += pf_load_relaxed(&h->allocs);
+        out->allocs += pf_heap_allocs(h);
         out->frees += pf_load_relaxed(&h->frees);
         out->bytes_req += pf_load_relaxed(&h->bytes_req);
         in += (int64_t)pf_load_relaxed(&h->usable_in);

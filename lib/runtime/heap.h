@@ -1,4 +1,4 @@
-/* heap.h — heap accounting on the malloc path. Per allocation: four owner-only adds into the
+/* heap.h — heap accounting on the malloc path. Per allocation: three owner-only adds into the
  * calling thread's figures and one histogram bucket. The process-wide live figure, needed for
  * the peak, is shared; each thread batches its change and adds it once it passes
  * PF_HEAP_BATCH bytes, so the peak is exact to within PF_HEAP_BATCH per running thread and
@@ -56,15 +56,13 @@ void pf_heap_free_rare(pf_thread_t *t, void *ptr, size_t usable) PF_HIDDEN;
 /* The thread's own counts of one allocation; whether something rare is due. */
 static inline int pf_heap_add_alloc(pf_heap_thread_t *h, size_t requested, size_t usable)
 {
-    pf_owner_add(&h->allocs, 1);
-    pf_owner_add(&h->bytes_req, requested);
+    uint64_t req = pf_load_relaxed(&h->bytes_req) + requested;
+    pf_store_relaxed(&h->bytes_req, req);
     pf_owner_add(&h->usable_in, usable);
     pf_owner_add(&h->hist[pf_heap_size_class(requested)], 1);
     int64_t p = pf_load_relaxed(&h->pending) + (int64_t)usable;
     pf_store_relaxed(&h->pending, p);
-    int64_t left = h->sample_left - (int64_t)requested;
-    h->sample_left = left;
-    return p >= PF_HEAP_BATCH || left < 0;
+    return p >= PF_HEAP_BATCH || (int64_t)(req - h->sample_at) > 0;
 }
 
 /* The thread's own counts of one free; whether something rare is due. */

@@ -87,7 +87,7 @@ static void row_of(pf_thread_t *t, pf_thread_row_t *r, int running, uint64_t end
     r->cpu_sec = cpu;
     pf_heap_thread_t *h = &t->heap;
     pf_thread_base_t *b = &t->base;
-    r->allocs = pf_load_relaxed(&h->allocs) - pf_load_relaxed(&b->allocs);
+    r->allocs = pf_heap_allocs(h) - pf_load_relaxed(&b->allocs);
     r->bytes_req = pf_load_relaxed(&h->bytes_req) - pf_load_relaxed(&b->bytes_req);
     r->frees = pf_load_relaxed(&h->frees) - pf_load_relaxed(&b->frees);
     r->bytes_freed = pf_load_relaxed(&h->usable_out) - pf_load_relaxed(&b->usable_out);

@@ -335,25 +335,26 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
         /* Before the session starts, look again at the next allocation (there are few, and
          * the first one after the start must be decided afresh); once it is known to be off,
          * practically never. */
-        h->sample_left = pf_load_relaxed(&sites_state.started) ? INT64_MAX / 2 : -1;
+        pf_heap_set_sample_left(h, pf_load_relaxed(&sites_state.started) ? INT64_MAX / 2 : -1);
         return;
     }
     if (!h->rng) {
         /* First sample decision of this thread: draw its first interval, unbiased. */
         h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_clock_ticks() ^ 1;
-        h->sample_left = sites_state.mean == 1 ? -1 : next_interval(&h->rng) + h->sample_left;
-        if (sites_state.mean != 1 && h->sample_left >= 0)
+        int64_t first = sites_state.mean == 1 ? -1 : next_interval(&h->rng) + pf_heap_sample_left(h);
+        pf_heap_set_sample_left(h, first);
+        if (sites_state.mean != 1 && first >= 0)
             return;
     }
     double prob;
     if (sites_state.mean == 1) {
-        h->sample_left = -1; /* every allocation, weight 1 */
+        pf_heap_set_sample_left(h, -1); /* every allocation, weight 1 */
         prob = 1.0;
     } else {
-        int64_t left = h->sample_left;
+        int64_t left = pf_heap_sample_left(h);
         while (left < 0)
             left += next_interval(&h->rng);
-        h->sample_left = left;
+        pf_heap_set_sample_left(h, left);
         prob = -expm1(-(double)size / (double)sites_state.mean); /* 1 - exp(-size / mean) */
         if (prob <= 0)
             prob = 1.0 / (double)sites_state.mean; /* size 0: as likely as one byte */

@@ -144,7 +144,7 @@ static void takeover(pf_thread_t *t, int tid)
     /* Relaxed stores: a reader that saw the previous thread alive may still be reading; it
      * retries (retire.c), but its reads must not race. */
     pf_thread_base_t *b = &t->base;
-    pf_store_relaxed(&b->allocs, pf_load_relaxed(&t->heap.allocs));
+    pf_store_relaxed(&b->allocs, pf_heap_allocs(&t->heap));
     pf_store_relaxed(&b->frees, pf_load_relaxed(&t->heap.frees));
     pf_store_relaxed(&b->bytes_req, pf_load_relaxed(&t->heap.bytes_req));
     pf_store_relaxed(&b->usable_out, pf_load_relaxed(&t->heap.usable_out));

@@ -20,14 +20,36 @@
 
 /* Heap figures of one thread; only the owner writes them (pf_owner_add), the report reads. */
 typedef struct {
-    uint64_t allocs, frees;
+    uint64_t frees;                /* the allocations are the histogram's sum (pf_heap_allocs) */
     uint64_t bytes_req;            /* bytes the program asked for */
     uint64_t usable_in, usable_out; /* usable sizes allocated and freed: live = in - out */
     int64_t pending;               /* usable bytes not yet added to the process live figure */
-    int64_t sample_left;           /* bytes until the next sampled allocation (sites.c) */
+    uint64_t sample_at;            /* bytes_req past which the next allocation is sampled */
     uint64_t rng;                  /* the thread's sampling random state; 0 before the first */
     uint64_t hist[PF_HIST];
 } pf_heap_thread_t;
+
+/* Allocations of the thread: the sum of its histogram, which every allocation adds to (one
+ * add fewer on the malloc path than a count of its own). */
+static inline uint64_t pf_heap_allocs(const pf_heap_thread_t *h)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < PF_HIST; k++)
+        n += pf_load_relaxed(&h->hist[k]);
+    return n;
+}
+
+/* Bytes until the thread's next sampled allocation; negative when one is due. The countdown is
+ * kept as a mark on bytes_req (sample_at), which every allocation adds to anyway. */
+static inline int64_t pf_heap_sample_left(const pf_heap_thread_t *h)
+{
+    return (int64_t)(h->sample_at - pf_load_relaxed(&h->bytes_req));
+}
+
+static inline void pf_heap_set_sample_left(pf_heap_thread_t *h, int64_t left)
+{
+    h->sample_at = pf_load_relaxed(&h->bytes_req) + (uint64_t)left;
+}
 
 /* Time blocked in the pthread synchronisation calls (waits.c); only the owner writes. */
 typedef struct {
