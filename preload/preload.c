@@ -107,7 +107,7 @@ static struct {
 static inline size_t chunk_usable(void *p)
 {
     size_t head = ((const size_t *)p)[-1];
-    return (head & ~(size_t)7) - (head & 2 ? 16 : 8);
+    return (head & ~(size_t)7) - 8 - ((head & 2) << 2); /* mmapped: 16, without a branch */
 }
 
 /* chunk_usable in place of the owner's malloc_usable_size when malloc is libc.so.6's own and
