@@ -562,6 +562,27 @@ PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return pf_signals_sigaction(sig, act, old);
 }
 
+/* The thread's alternate stack, noted for the room check of a sampled allocation's unwind
+ * (sites.c), which then needs no system call of its own. glibc's sigaltstack is the system
+ * call alone. */
+PF_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+    int rc = (int)syscall(SYS_sigaltstack, ss, old);
+    if (rc == 0 && ss) {
+        int saved = errno;
+        pf_thread_t *t = pf_thread();
+        if (t) {
+            uintptr_t lo = (uintptr_t)ss->ss_sp;
+            if (ss->ss_flags & SS_DISABLE)
+                pf_thread_note_altstack(t, 0, 0);
+            else
+                pf_thread_note_altstack(t, lo, lo + ss->ss_size);
+        }
+        errno = saved;
+    }
+    return rc;
+}
+
 PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
 {
     if (sig == SIGPROF && !pf_in_hook)

@@ -11,6 +11,7 @@ case "$needed" in *jansson*|*unwind*) die "libpferris.so has NEEDED: $needed";; 
 exported=$(nm -D --defined-only "$PFERRIS_SO" | awk '$2 != "A" {sub(/@.*/, "", $3); print $3}')
 interposed=" malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc
   pvalloc malloc_usable_size pthread_create _exit _Exit execve execv execvp execvpe execl execle
+  sigaltstack
   execlp fexecve execveat __libc_start_main sigaction signal setitimer pthread_mutex_lock
   pthread_mutex_timedlock pthread_mutex_clocklock pthread_rwlock_rdlock pthread_rwlock_wrlock
   pthread_rwlock_timedrdlock pthread_rwlock_timedwrlock pthread_rwlock_clockrdlock

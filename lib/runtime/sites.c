@@ -272,21 +272,36 @@ void pf_sites_forget(pf_thread_t *t, void *p)
 
 /* ---- the sample ------------------------------------------------------------------------- */
 
-/* Whether the stack we run on has room for the unwind. Known bounds: a signal handler's
- * alternate stack (sigaltstack), and the threads started through the preload (their low end
- * is noted at their start). Other stacks (the main thread's, which grows; a coroutine's) are
- * taken to have room. One system call per sampled allocation. */
-static int stack_has_room(const pf_thread_t *t)
+/* Whether the stack we run on has room for the unwind. Known bounds: the thread's alternate
+ * signal stack, and the threads started through the preload (their low end is noted at their
+ * start). The alternate stack's bounds are noted by the preload's sigaltstack interposer, and
+ * asked of the kernel once per thread before that (a library may have set one before pferris
+ * started). On any other stack (the main thread's, a coroutine's, an alternate stack set by a
+ * raw system call) the kernel is asked at each sample, as it was on every stack: that system
+ * call was a quarter of a sample's cost on mallocbench's threads. */
+static int stack_has_room(pf_thread_t *t)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     stack_t ss;
-    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
-        uintptr_t lo = (uintptr_t)ss.ss_sp;
-        return sp > lo && sp - lo >= UNWIND_STACK;
+    if (!pf_load_acquire(&t->alt_known)) {
+        uintptr_t lo = 0, hi = 0;
+        if (syscall(SYS_sigaltstack, NULL, &ss) == 0 &&
+            ((ss.ss_flags & SS_ONSTACK) || !(ss.ss_flags & SS_DISABLE))) {
+            lo = (uintptr_t)ss.ss_sp;
+            hi = lo + ss.ss_size;
+        }
+        pf_thread_note_altstack(t, lo, hi);
     }
-    uintptr_t lo = pf_load_relaxed(&t->stack_lo);
-    if (lo && sp > lo && sp - lo < (uintptr_t)1 << 30)
+    uintptr_t alt_lo = pf_load_relaxed(&t->alt_lo), alt_hi = pf_load_relaxed(&t->alt_hi);
+    if (sp > alt_lo && sp <= alt_hi)
+        return sp - alt_lo >= UNWIND_STACK;
+    uintptr_t lo = pf_load_relaxed(&t->stack_lo), hi = pf_load_relaxed(&t->stack_hi);
+    if (lo && sp > lo && sp <= hi)
         return sp - lo >= UNWIND_STACK;
+    if (syscall(SYS_sigaltstack, NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
+        uintptr_t base = (uintptr_t)ss.ss_sp;
+        return sp > base && sp - base >= UNWIND_STACK;
+    }
     return 1;
 }
 

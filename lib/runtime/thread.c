@@ -155,6 +155,8 @@ static void takeover(pf_thread_t *t, int tid)
     t->cpu_sec = 0;
     memset(t->name, 0, sizeof t->name);
     pf_store_relaxed(&t->stack_lo, 0);
+    pf_store_relaxed(&t->stack_hi, 0);
+    pf_store_relaxed(&t->alt_known, 0); /* a new thread has no alternate stack of its own yet */
     pf_fetch_add_relaxed(&reused, 1);
 }
 
@@ -267,6 +269,8 @@ void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size)
      * sizeof(struct pthread) above pthread_self() - size; 16 KiB of margin makes the estimate
      * err towards less room, never more. */
     uintptr_t lo = addr ? (uintptr_t)addr : (uintptr_t)pthread_self() - size + 16384;
+    uintptr_t hi = addr ? (uintptr_t)addr + size : (uintptr_t)pthread_self();
+    pf_store_relaxed(&t->stack_hi, hi);
     pf_store_relaxed(&t->stack_lo, lo);
 }
 

@@ -73,7 +73,9 @@ typedef struct pf_thread {
     uint64_t start_ticks, end_ticks;
     double cpu_sec;                /* at exit; running threads are read at report time */
     char name[16];
-    uintptr_t stack_lo;            /* low end of the thread's stack; 0: unknown (sites.c) */
+    uintptr_t stack_lo, stack_hi;  /* the thread's stack; 0: unknown (sites.c) */
+    uintptr_t alt_lo, alt_hi;      /* the thread's alternate signal stack; lo == hi: none */
+    int alt_known;                 /* alt_lo/alt_hi are set (pf_thread_note_altstack) */
     pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
     struct pf_tdom *dom[PF_MAX_PROFILERS];
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
@@ -90,6 +92,15 @@ extern __thread pf_thread_t *pf_self PF_HIDDEN;
 extern __thread int pf_in_hook PF_HIDDEN;
 
 pf_thread_t *pf_thread_attach(void) PF_HIDDEN;
+
+/* The thread's alternate signal stack, [lo, hi) (lo == hi: none), from the program's
+ * sigaltstack (the preload's interposer) or from one question to the kernel (sites.c). */
+static inline void pf_thread_note_altstack(pf_thread_t *t, uintptr_t lo, uintptr_t hi)
+{
+    pf_store_relaxed(&t->alt_lo, lo);
+    pf_store_relaxed(&t->alt_hi, hi);
+    pf_store_release(&t->alt_known, 1);
+}
 
 /* The calling thread's state, created on first use; NULL only if memory ran out. */
 static inline pf_thread_t *pf_thread(void)
