@@ -1,7 +1,7 @@
-/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create, _exit and the exec
- * family, the program's start (main is wrapped), sigaction, signal and setitimer (the
- * pthread synchronisation calls are in sync.c). Each interposer is guard, hook into lib/, real
- * call; the logic lives in lib/.
+/* preload.c — the LD_PRELOAD shim: the malloc family, pthread_create and the program's start
+ * (main is wrapped); the pthread synchronisation calls are in sync.c, the process's end, exec
+ * and the signal calls in process.c. Each interposer is guard, hook into lib/, real call; the
+ * logic lives in lib/.
  *
  * The real functions come from dlsym(RTLD_NEXT), so another allocator preloaded after pferris
  * (or linked into the program) is still the one that allocates. dlsym itself may call calloc
@@ -23,7 +23,6 @@
 #include "runtime/cpu.h"
 #include "runtime/heap.h"
 #include "session/session.h"
-#include "session/signals.h"
 #include "report/report.h"
 #include "runtime/thread.h"
 #include "runtime/timeline.h"
@@ -524,7 +523,7 @@ PF_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     return rc;
 }
 
-/* ---- how the process starts, and the signals the program sets --------------------------- */
+/* ---- how the process starts ------------------------------------------------------------- */
 
 /* main is wrapped so that the session learns exit's status: the wrapper registers an on_exit
  * handler, which runs before the libraries' destructors (the loader's own exit handler was
@@ -546,48 +545,6 @@ PF_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, main_fn ini
     *(void **)&start = dlsym(RTLD_NEXT, "__libc_start_main");
     real_main = main;
     return start(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
-}
-
-/* SIGPROF is the CPU sampler's: a program that sets it (or ITIMER_PROF, below) owns it, and the
- * sampler stands down before the call (lib/runtime/cpu.c); a query while pferris samples sees
- * what the program set. pf_in_hook: pferris's own calls pass straight through. */
-PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-    if (sig == SIGPROF && !pf_in_hook) {
-        if (act)
-            pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (sigaction)");
-        else if (pf_cpu_hidden_sigprof(old))
-            return 0;
-    }
-    return pf_signals_sigaction(sig, act, old);
-}
-
-/* The thread's alternate stack, noted for the room check of a sampled allocation's unwind
- * (sites.c), which then needs no system call of its own. glibc's sigaltstack is the system
- * call alone. */
-PF_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
-{
-    int rc = (int)syscall(SYS_sigaltstack, ss, old);
-    if (rc == 0 && ss) {
-        int saved = errno;
-        pf_thread_t *t = pf_thread();
-        if (t) {
-            uintptr_t lo = (uintptr_t)ss->ss_sp;
-            if (ss->ss_flags & SS_DISABLE)
-                pf_thread_note_altstack(t, 0, 0);
-            else
-                pf_thread_note_altstack(t, lo, lo + ss->ss_size);
-        }
-        errno = saved;
-    }
-    return rc;
-}
-
-PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
-{
-    if (sig == SIGPROF && !pf_in_hook)
-        pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (signal)");
-    return pf_signals_signal(sig, handler);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */

@@ -1,7 +1,10 @@
 /* process.c — the interposers of a process's end and of exec: the report is written before
  * _exit and _Exit, and an exec that succeeds leaves no report of the process it replaced (its
- * failure does). setitimer is here too: ITIMER_PROF is the CPU sampler's. */
+ * failure does). The signal calls are here too: sigaction, signal and setitimer (SIGPROF and
+ * ITIMER_PROF are the CPU sampler's), and sigaltstack (the alternate stack's bounds). */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -11,6 +14,7 @@
 #include "runtime/cpu.h"
 #include "runtime/thread.h"
 #include "session/session.h"
+#include "session/signals.h"
 
 #define READY(fn) PF_REAL_READY(fn)
 
@@ -124,4 +128,48 @@ PF_EXPORT int execlp(const char *file, const char *arg, ...)
 {
     EXEC_LIST(arg, 0);
     return execvp(file, argv);
+}
+
+/* ---- the signal calls ---------------------------------------------------------------- */
+
+/* SIGPROF is the CPU sampler's: a program that sets it (or ITIMER_PROF, below) owns it, and the
+ * sampler stands down before the call (lib/runtime/cpu.c); a query while pferris samples sees
+ * what the program set. pf_in_hook: pferris's own calls pass straight through. */
+PF_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig == SIGPROF && !pf_in_hook) {
+        if (act)
+            pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (sigaction)");
+        else if (pf_cpu_hidden_sigprof(old))
+            return 0;
+    }
+    return pf_signals_sigaction(sig, act, old);
+}
+
+/* The thread's alternate stack, noted for the room check of a sampled allocation's unwind
+ * (sites.c), which then needs no system call of its own. glibc's sigaltstack is the system
+ * call alone. */
+PF_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+    int rc = (int)syscall(SYS_sigaltstack, ss, old);
+    if (rc == 0 && ss) {
+        int saved = errno;
+        pf_thread_t *t = pf_thread();
+        if (t) {
+            uintptr_t lo = (uintptr_t)ss->ss_sp;
+            if (ss->ss_flags & SS_DISABLE)
+                pf_thread_note_altstack(t, 0, 0);
+            else
+                pf_thread_note_altstack(t, lo, lo + ss->ss_size);
+        }
+        errno = saved;
+    }
+    return rc;
+}
+
+PF_EXPORT pf_sighandler_t signal(int sig, pf_sighandler_t handler)
+{
+    if (sig == SIGPROF && !pf_in_hook)
+        pf_cpu_program_wants_sigprof("the program set SIGPROF's disposition (signal)");
+    return pf_signals_signal(sig, handler);
 }
