@@ -1,5 +1,6 @@
 # Fault: PFERRIS_OUTPUT naming an existing character device or FIFO is written as it is. The
-# exclusive create made /dev/null.1, /dev/null.2... (as root) and fifo.1 beside a FIFO.
+# exclusive create made /dev/null.1, /dev/null.2... (as root) and fifo.1 beside a FIFO. The crash
+# report's writer did the same (and said so despite PFERRIS_QUIET) until session 4.
 . "$TOP/tests/lib.sh"
 cc -O1 -o "$TMP/output_device" "$TOP/tests/faults/output_device.c" || die "cannot build the repro"
 mkdir out && cd out || die "mkdir"
@@ -53,3 +54,25 @@ o=$(run "$PWD/fifo" 2>err); rc=$?
 expect_eq "$rc" 0 "exit status with a FIFO that has no reader"
 grep -q "cannot write the report" err || die "no warning for a FIFO without reader: $(cat err)"
 [ -z "$(ls | grep -v -x -e fifo -e got -e err)" ] || die "files made beside the FIFO: $(ls)"
+# A crash: its report goes to the device or the FIFO as it is, and PFERRIS_QUIET keeps its notice
+# off stderr.
+crash() { timeout 20 env LD_PRELOAD="$PFERRIS_SO" PFERRIS_QUIET=1 PFERRIS_OUTPUT="$1" \
+          "$TOP/$B/tests/prog_signals" null; }
+crash /dev/null 2>err; rc=$?
+[ $rc -ge 128 ] || die "the crash did not end the program: $rc"
+made=$(ls /dev/null.[0-9]* /dev/null.[0-9]*.json 2>/dev/null | while read -r f; do
+  grep -qF "prog_signals" "$f" 2>/dev/null && echo "$f"; done)
+if [ -n "$made" ]; then
+  rm -f $made
+  die "crash reports made beside /dev/null: $made"
+fi
+grep -q "best-effort report" err && die "a crash notice despite PFERRIS_QUIET: $(cat err)"
+rm -f got
+cat fifo > got &
+reader=$!
+crash "$PWD/fifo" 2>/dev/null
+wait $reader
+python3 -c 'import json,sys; d=json.load(open("got")); assert d["exit"]["how"] == "crash"' \
+  || die "no crash report through the FIFO: $(head -c 300 got)"
+[ -z "$(ls | grep -v -x -e fifo -e got -e err)" ] || die "files made beside the FIFO: $(ls)"
+exit 0

@@ -266,11 +266,20 @@ static int write_crash(char *used, size_t size)
         snprintf(used, size, "stderr");
         return write_all(2);
     }
+    int fd, stream = pf_session_open_stream(path, &fd);
+    if (stream < 0)
+        return -1;
+    if (stream > 0) { /* a device or a FIFO, written as it is (/dev/null: nothing made beside) */
+        snprintf(used, size, "%s", path);
+        int rc = write_all(fd);
+        close(fd);
+        return rc;
+    }
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     size_t len = strlen(path);
     int has_ext = len > 5 && strcmp(path + len - 5, ".json") == 0;
     snprintf(used, size, "%s", path);
-    int fd = open(used, flags, 0644);
+    fd = open(used, flags, 0644);
     for (int i = 1; fd < 0 && errno == EEXIST && i < 1000; i++) {
         if (has_ext)
             snprintf(used, size, "%.*s.%d.json", (int)(len - 5), path, i);

@@ -394,10 +394,7 @@ static int fd_alias(const char *path)
     return -1;
 }
 
-/* An existing character device or FIFO named by path, opened for writing as it is, or the
- * descriptor path stands for (fd_alias): 1 and *fd, 0 when path is no such thing (the report is
- * then a regular file), or -errno (a FIFO with no reader: -ENXIO; the open never blocks). */
-static int open_stream(const char *path, int *fd)
+int pf_session_open_stream(const char *path, int *fd)
 {
     int alias = fd_alias(path);
     if (alias >= 0) {
@@ -522,7 +519,7 @@ int pf_session_write(const char *path, char *used, size_t size)
     } else if (strcmp(path, "-") == 0) {
         snprintf(used, size, "stderr");
         rc = pf_session_dump(r, 2);
-    } else if ((rc = open_stream(path, &fd)) != 0) {
+    } else if ((rc = pf_session_open_stream(path, &fd)) != 0) {
         if (rc > 0) {
             snprintf(used, size, "%s", path);
             rc = pf_session_dump(r, fd);

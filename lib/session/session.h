@@ -50,6 +50,11 @@ int pf_session_claim(void) PF_HIDDEN;
 int pf_session_active(void) PF_HIDDEN;
 /* The absolute report path of this process ("-" for stderr). 0 or -errno. */
 int pf_session_report_path(char *out, size_t size) PF_HIDDEN;
+/* An existing character device or FIFO named by path, opened for writing as it is, or the
+ * descriptor path stands for (/dev/stderr, /dev/fd/N): 1 and *fd, 0 when path is no such thing
+ * (the report is then a regular file), or -errno (a FIFO with no reader: -ENXIO; the open never
+ * blocks). System calls only: the crash handler uses it too. */
+int pf_session_open_stream(const char *path, int *fd) PF_HIDDEN;
 /* The command line and the start time, for the crash report (no allocation). */
 const char *const *pf_session_argv(void) PF_HIDDEN;
 const char *pf_session_start_time(void) PF_HIDDEN;

@@ -363,7 +363,8 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
         static char used[PATH_MAX + 96];
         char name[32];
         const char *n = pf_report_signal_name(sig, name, sizeof name);
-        if (pf_crash_write(sig, si, uc, sig_state.backtrace, used, sizeof used) == 0)
+        if (pf_crash_write(sig, si, uc, sig_state.backtrace, used, sizeof used) == 0 &&
+            !pf_config.quiet)
             pf_warn("%s: a best-effort report written to %s", n ? n : "crash", used);
     }
     /* A fault of the hardware faults again on return, now with the default action. */
