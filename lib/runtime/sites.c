@@ -356,7 +356,8 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
     if (!h->rng) {
         /* First sample decision of this thread: draw its first interval, unbiased. */
         h->rng = ((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ull) ^ pf_clock_ticks() ^ 1;
-        int64_t first = sites_state.mean == 1 ? -1 : next_interval(&h->rng) + pf_heap_sample_left(h);
+        int64_t first =
+            sites_state.mean == 1 ? -1 : next_interval(&h->rng) + pf_heap_sample_left(h);
         pf_heap_set_sample_left(h, first);
         if (sites_state.mean != 1 && first >= 0)
             return;

@@ -4,10 +4,10 @@
  * default action and raises the signal again on the same thread, unblocked, so the process dies
  * of it exactly as it would have. The report is built with jansson and malloc: when the signal
  * interrupted this thread inside the allocator or pferris (pf_in_hook), it is put off until the
- * thread has left them (defer, below; at most a second, then no report). A writer that still waits on a lock is cut off by a
- * watchdog timer (timer_create, delivering the same signal to this thread) after TERM_BOUND_S
- * seconds, and the second delivery (handlers run with SA_NODEFER), like a second Ctrl-C, dies
- * at once.
+ * thread has left them (defer, below; at most a second, then no report). A writer that still
+ * waits on a lock is cut off by a watchdog timer (timer_create, delivering the same signal to
+ * this thread) after TERM_BOUND_S seconds, and the second delivery (handlers run with
+ * SA_NODEFER), like a second Ctrl-C, dies at once.
  *
  * Crash: the handler runs with SA_RESETHAND | SA_NODEFER, so a second fault, or the watchdog
  * after CRASH_BOUND_S seconds, meets the default action. The report is written by hand
