@@ -101,8 +101,9 @@ void *pf_heap_alloc_rare(pf_thread_t *t, void *ptr, size_t requested, size_t usa
     if (pf_load_relaxed(&h->pending) >= PF_HEAP_BATCH)
         pf_heap_flush_impl(h);
     if (pf_heap_sample_left(h) < 0) {
-        pf_sites_sample(t, ptr, requested); /* unwinds from here: see pf_sites_sample */
         heap_tick(); /* a pace also for a heap that neither grows nor shrinks */
+        /* A tail call, which restores errno: the unwind starts at the caller. */
+        return pf_sites_sample(t, ptr, requested, __builtin_return_address(0), saved);
     }
     errno = saved;
     return ptr;

@@ -31,10 +31,13 @@
 uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
 int pf_sites_tracking PF_HIDDEN;
 
+/* A site: its stack, in one arena block with its key, so that a sample finding its site reads
+ * the slot and this block (one cache line for a stack of up to six frames), nothing more. */
 typedef struct {
     uint64_t hash;
-    uint32_t depth;
-    void **frames;
+    uint32_t depth; /* 0: a copy that lost the race to be the stack's site, never counted */
+    uint32_t id;
+    void *frames[];
 } site_t;
 
 typedef struct {
@@ -44,9 +47,35 @@ typedef struct {
     int64_t live;          /* estimated live bytes (negative where this thread freed others') */
 } site_stat_t;
 
+/* A thread's figures by site, in pages of PAGE sites made on first use; the first page is
+ * inline, so that a program's first sites are one cache line away from the record. */
 typedef struct {
-    site_stat_t *pages[PF_MAX_SITES / PAGE];
+    site_stat_t first[PAGE];
+    site_stat_t *pages[PF_MAX_SITES / PAGE]; /* pages[0] is first */
 } tsites_t;
+
+/* A sampled block: its address, and its site << WEIGHT_BITS | its weighted bytes. */
+typedef struct {
+    uint64_t key, value;
+} block_t;
+
+/* An open-addressing table of sampled blocks, probed up to `probe` slots from a block's slot. */
+typedef struct {
+    block_t *slots;
+    uint64_t mask;
+    uint32_t probe;
+} btable_t;
+
+/* The hot table: one page, where a sampled block is remembered first. A sample comes after
+ * hundreds of kilobytes of the program's own allocations, which leave the large table's line
+ * and page cold: on mallocbench that lookup cost a TLB and a cache miss, 700 to 850 TSC ticks
+ * of a sample's 2,500 to 3,100; in this page it costs 220. Most programs have few sampled blocks live
+ * at once (one per PFERRIS_SAMPLE bytes of live heap); the rest go to the large table. */
+#define HOT_LOG   8
+#define HOT_SLOTS (1u << HOT_LOG)
+#define HOT_PROBE 8
+static _Alignas(4096) block_t hot_slots[HOT_SLOTS];
+static btable_t hot_table = {hot_slots, HOT_SLOTS - 1, HOT_PROBE};
 
 static struct {
     long long mean;
@@ -56,13 +85,13 @@ static struct {
     int (*backtrace)(void **, int);
     uintptr_t self_lo, self_hi; /* our own code: leading frames there are skipped */
     uintptr_t unw_lo, unw_hi;   /* libunwind's code: its own locks are not unwound from */
-    site_t sites[PF_MAX_SITES];
+    site_t *sites[PF_MAX_SITES]; /* by id; NULL until made (or when memory ran out) */
     uint32_t nsites;
-    uint32_t slots[SITE_SLOTS];
+    site_t *slots[SITE_SLOTS];   /* by the stack's hash */
     uint64_t folded, untracked;
-    /* Sampled blocks: address -> (site << WEIGHT_BITS | weighted bytes). */
-    uint64_t *keys, *values;
-    uint32_t table_log;
+    /* Sampled blocks whose address did not find room in the hot table (below). */
+    btable_t big;
+    uint64_t big_used; /* blocks in it now: a free looks there only when it holds any */
     int started;
 } sites_state = {.nsites = 1, .why = "not started"};
 
@@ -117,14 +146,17 @@ void pf_sites_init(long long mean, int depth)
         pf_warn("call sites are off: libunwind.so.8 could not be loaded (apt-get install libunwind8)");
         return;
     }
-    sites_state.table_log = mean == 1 ? 21 : 16; /* 2M or 64k sampled blocks live at once at most */
-    size_t n = (size_t)1 << sites_state.table_log;
-    sites_state.keys = pf_arena_zalloc(n * sizeof *sites_state.keys);
-    sites_state.values = pf_arena_zalloc(n * sizeof *sites_state.values);
-    if (!sites_state.keys || !sites_state.values) {
+    /* 2M or 64k sampled blocks live at once at most. With every allocation sampled the hot
+     * table would only be a full page probed first: it is not used. */
+    size_t n = (size_t)1 << (mean == 1 ? 21 : 16);
+    if (!(sites_state.big.slots = pf_arena_zalloc(n * sizeof(block_t)))) {
         sites_state.why = "out of memory";
         return;
     }
+    sites_state.big.mask = n - 1;
+    sites_state.big.probe = MAX_PROBE;
+    if (mean == 1)
+        hot_table.probe = 0;
 #if PF_PRELOAD
     text_of((const void *)(uintptr_t)pf_sites_init, &sites_state.self_lo, &sites_state.self_hi);
 #endif
@@ -160,32 +192,33 @@ static uint32_t intern_site(void **frames, uint32_t depth)
     for (uint32_t i = 0; i < depth; i++)
         h = (h ^ (uintptr_t)frames[i]) * 1099511628211ull;
     h ^= depth;
-    uint32_t mine = 0;
+    site_t *mine = NULL;
     for (uint32_t i = 0; i < SITE_SLOTS; i++) {
-        uint32_t *slot = &sites_state.slots[(h + i) & (SITE_SLOTS - 1)];
-        uint32_t v = pf_load_acquire(slot);
-        if (v == 0) {
+        site_t **slot = &sites_state.slots[(h + i) & (SITE_SLOTS - 1)];
+        site_t *s = pf_load_acquire(slot);
+        if (!s) {
             if (!mine) {
-                mine = pf_take_below(&sites_state.nsites, PF_MAX_SITES);
-                if (mine >= PF_MAX_SITES) {
+                uint32_t id = pf_take_below(&sites_state.nsites, PF_MAX_SITES);
+                if (id >= PF_MAX_SITES) {
                     pf_fetch_add_relaxed(&sites_state.folded, 1);
                     return 0;
                 }
-                void **copy = pf_arena_zalloc(depth * sizeof *copy);
-                if (!copy)
+                if (!(mine = pf_arena_zalloc(sizeof *mine + depth * sizeof *frames)))
                     return 0;
-                memcpy(copy, frames, depth * sizeof *copy);
-                sites_state.sites[mine] = (site_t){.hash = h, .depth = depth, .frames = copy};
+                mine->hash = h;
+                mine->depth = depth;
+                mine->id = id;
+                memcpy(mine->frames, frames, depth * sizeof *frames);
+                pf_store_release(&sites_state.sites[id], mine);
             }
-            if (pf_cas_acq_rel(slot, &v, mine + 1))
-                return mine;
+            if (pf_cas_acq_rel(slot, &s, mine))
+                return mine->id;
         }
-        site_t *s = &sites_state.sites[v - 1];
         if (s->hash == h && s->depth == depth &&
             memcmp(s->frames, frames, depth * sizeof *frames) == 0) {
             if (mine) /* lost a race for the same stack: our copy stays unused */
-                sites_state.sites[mine].depth = 0;
-            return v - 1;
+                pf_store_relaxed(&mine->depth, 0);
+            return s->id;
         }
     }
     return 0;
@@ -194,8 +227,14 @@ static uint32_t intern_site(void **frames, uint32_t depth)
 static site_stat_t *stat_of(pf_thread_t *t, uint32_t site)
 {
     tsites_t *ts = t->sites;
-    if (!ts && !(ts = t->sites = pf_arena_zalloc(sizeof *ts)))
-        return NULL;
+    if (pf_unlikely(!ts)) {
+        if (!(ts = pf_arena_zalloc(sizeof *ts)))
+            return NULL;
+        ts->pages[0] = ts->first;
+        pf_store_release((tsites_t **)&t->sites, ts);
+    }
+    if (site < PAGE)
+        return &ts->first[site];
     site_stat_t **page = &ts->pages[site / PAGE];
     if (!*page) {
         site_stat_t *p = pf_arena_zalloc(PAGE * sizeof *p);
@@ -208,8 +247,8 @@ static site_stat_t *stat_of(pf_thread_t *t, uint32_t site)
 
 /* ---- sampled blocks --------------------------------------------------------------------- */
 
-/* Where a block's address goes in the table: blocks near each other in memory land near each
- * other, so only the parts of the table that mirror the heap in use are ever touched (with
+/* Where a block's address goes in the large table: blocks near each other in memory land near
+ * each other, so only the parts of the table that mirror the heap in use are ever touched (with
  * every allocation sampled, a hash that scatters would make the whole table resident); the
  * higher bits are mixed in so heaps 2^k bytes apart (glibc's per-thread arenas are 64 MiB
  * aligned) do not pile onto the same slots. */
@@ -218,56 +257,87 @@ static inline uint64_t block_slot(uint64_t a)
     return (a >> 4) ^ ((a >> 24) * 0x9E3779B1u);
 }
 
+/* In the hot table, scattered: it is one page whichever slot is touched. */
+static inline uint64_t hot_slot(uint64_t a)
+{
+    return ((a >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - HOT_LOG);
+}
+
+static int table_put(btable_t *t, uint64_t h, uint64_t key, uint64_t value)
+{
+    for (uint32_t i = 0; i < t->probe; i++) {
+        block_t *b = &t->slots[(h + i) & t->mask];
+        uint64_t v = pf_load_acquire(&b->key);
+        if ((v == EMPTY || v == TOMBSTONE) && pf_cas_acq_rel(&b->key, &v, BUSY)) {
+            pf_store_relaxed(&b->value, value);
+            pf_store_release(&b->key, key);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Removes key and gives its value; 0 when the table does not hold it. */
+static int table_take(btable_t *t, uint64_t h, uint64_t key, uint64_t *value)
+{
+    for (uint32_t i = 0; i < t->probe; i++) {
+        block_t *b = &t->slots[(h + i) & t->mask];
+        uint64_t v = pf_load_acquire(&b->key);
+        if (v == EMPTY)
+            return 0;
+        if (v != key)
+            continue;
+        *value = pf_load_relaxed(&b->value);
+        pf_store_release(&b->key, TOMBSTONE); /* only the thread freeing the block gets here */
+        return 1;
+    }
+    return 0;
+}
+
 static void remember(void *p, uint32_t site, uint64_t weighted)
 {
-    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << sites_state.table_log) - 1;
-    uint64_t h = block_slot(key);
+    uint64_t key = (uintptr_t)p;
     if (weighted >= (uint64_t)1 << WEIGHT_BITS)
         weighted = ((uint64_t)1 << WEIGHT_BITS) - 1;
-    for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *k = &sites_state.keys[(h + i) & mask];
-        uint64_t v = pf_load_acquire(k);
-        if ((v == EMPTY || v == TOMBSTONE) && pf_cas_acq_rel(k, &v, BUSY)) {
-            pf_store_relaxed(&sites_state.values[(h + i) & mask], (uint64_t)site << WEIGHT_BITS | weighted);
-            pf_store_release(k, key);
-            uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
-            /* Saturates and then stays: such a slot always takes the lookup. */
-            uint8_t c = pf_load_relaxed(f);
-            while (c != 255 && !__atomic_compare_exchange_n(f, &c, (uint8_t)(c + 1), 0,
-                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                ;
+    uint64_t value = (uint64_t)site << WEIGHT_BITS | weighted;
+    if (!table_put(&hot_table, hot_slot(key), key, value)) {
+        /* Counted before the block is in: a free of it, which the program can only make after
+         * this allocation returned, then sees the count and looks there. */
+        pf_fetch_add_relaxed(&sites_state.big_used, 1);
+        if (!table_put(&sites_state.big, block_slot(key), key, value)) {
+            pf_fetch_add_relaxed(&sites_state.big_used, (uint64_t)-1);
+            pf_fetch_add_relaxed(&sites_state.untracked, 1);
             return;
         }
     }
-    pf_fetch_add_relaxed(&sites_state.untracked, 1);
+    uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
+    /* Saturates and then stays: such a slot always takes the lookup. */
+    uint8_t c = pf_load_relaxed(f);
+    while (c != 255 && !__atomic_compare_exchange_n(f, &c, (uint8_t)(c + 1), 0, __ATOMIC_RELAXED,
+                                                    __ATOMIC_RELAXED))
+        ;
 }
 
 void pf_sites_forget(pf_thread_t *t, void *p)
 {
-    if (!sites_state.keys)
+    if (!sites_state.big.slots)
         return;
-    uint64_t key = (uintptr_t)p, mask = ((uint64_t)1 << sites_state.table_log) - 1;
-    uint64_t h = block_slot(key);
-    for (uint32_t i = 0; i < MAX_PROBE; i++) {
-        uint64_t *k = &sites_state.keys[(h + i) & mask];
-        uint64_t v = pf_load_acquire(k);
-        if (v == EMPTY)
+    uint64_t key = (uintptr_t)p, value;
+    if (!table_take(&hot_table, hot_slot(key), key, &value)) {
+        if (!pf_load_relaxed(&sites_state.big_used) ||
+            !table_take(&sites_state.big, block_slot(key), key, &value))
             return;
-        if (v != key)
-            continue;
-        uint64_t value = pf_load_relaxed(&sites_state.values[(h + i) & mask]);
-        pf_store_release(k, TOMBSTONE); /* only the thread freeing p gets here */
-        uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
-        uint8_t c = pf_load_relaxed(f);
-        while (c != 255 && c != 0 &&
-               !__atomic_compare_exchange_n(f, &c, (uint8_t)(c - 1), 0, __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED))
-            ;
-        site_stat_t *st = stat_of(t, (uint32_t)(value >> WEIGHT_BITS));
-        if (st)
-            pf_owner_add(&st->live, -(int64_t)(value & (((uint64_t)1 << WEIGHT_BITS) - 1)));
-        return;
+        pf_fetch_add_relaxed(&sites_state.big_used, (uint64_t)-1);
     }
+    uint8_t *f = &pf_sites_filter[pf_sites_slot(p)];
+    uint8_t c = pf_load_relaxed(f);
+    while (c != 255 && c != 0 &&
+           !__atomic_compare_exchange_n(f, &c, (uint8_t)(c - 1), 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+        ;
+    site_stat_t *st = stat_of(t, (uint32_t)(value >> WEIGHT_BITS));
+    if (st)
+        pf_owner_add(&st->live, -(int64_t)(value & (((uint64_t)1 << WEIGHT_BITS) - 1)));
 }
 
 /* ---- the sample ------------------------------------------------------------------------- */
@@ -312,14 +382,20 @@ static inline int is_self(const void *pc)
 }
 #endif
 
-/* The site of the stack that called this function, skipping this function, `callers` frames
- * more, and pferris's own frames, with the Python frames in place of the eval loop's. A function of its own, so that its frame buffer is only on the
- * stack once stack_has_room said there is room for it. */
-static __attribute__((noinline)) uint32_t unwind_site(int callers)
+/* Up to `room` frames of the calling stack into buf, innermost first, and their number: the
+ * caller's frames from the first that is `from` (when it is among the first few, else from
+ * the caller of the function this is inlined into, skip 1), or `skip` frames in; pferris's own
+ * frames left out; the Python frames in place of the eval loop's. Inlined, so that the unwind
+ * starts in the frame that holds buf. */
+static inline __attribute__((always_inline)) uint32_t unwind_into(void **buf, int skip,
+                                                                  const void *from)
 {
-    void *buf[PF_MAX_DEPTH + 16];
-    int n = sites_state.backtrace(buf, sites_state.depth + 16 + callers);
-    int skip = 1 + callers;
+    int n = sites_state.backtrace(buf, sites_state.depth + 16 + skip);
+    for (int i = 0; from && i < n && i < 8; i++)
+        if (buf[i] == from) {
+            skip = i;
+            break;
+        }
 #if PF_PRELOAD
     /* pferris's frames: the leading ones (the interposer that was called), and any further in,
      * an interposer the C library went through on its way (pthread_create allocating the new
@@ -343,15 +419,16 @@ static __attribute__((noinline)) uint32_t unwind_site(int callers)
     return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
 }
 
-void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
+/* Draws the thread's next interval; whether this allocation is sampled, and its chance. */
+static inline __attribute__((always_inline)) int sample_due(pf_heap_thread_t *h, size_t size,
+                                                            double *prob)
 {
-    pf_heap_thread_t *h = &t->heap;
     if (!pf_load_acquire(&sites_state.active)) {
         /* Before the session starts, look again at the next allocation (there are few, and
          * the first one after the start must be decided afresh); once it is known to be off,
          * practically never. */
         pf_heap_set_sample_left(h, pf_load_relaxed(&sites_state.started) ? INT64_MAX / 2 : -1);
-        return;
+        return 0;
     }
     if (!h->rng) {
         /* First sample decision of this thread: draw its first interval, unbiased. */
@@ -360,42 +437,50 @@ void pf_sites_sample(pf_thread_t *t, void *p, size_t size)
             sites_state.mean == 1 ? -1 : next_interval(&h->rng) + pf_heap_sample_left(h);
         pf_heap_set_sample_left(h, first);
         if (sites_state.mean != 1 && first >= 0)
-            return;
+            return 0;
     }
-    double prob;
     if (sites_state.mean == 1) {
         pf_heap_set_sample_left(h, -1); /* every allocation, weight 1 */
-        prob = 1.0;
-    } else {
-        int64_t left = pf_heap_sample_left(h);
-        while (left < 0)
-            left += next_interval(&h->rng);
-        pf_heap_set_sample_left(h, left);
-        prob = -expm1(-(double)size / (double)sites_state.mean); /* 1 - exp(-size / mean) */
-        if (prob <= 0)
-            prob = 1.0 / (double)sites_state.mean; /* size 0: as likely as one byte */
+        *prob = 1.0;
+        return 1;
     }
-    if (pf_in_hook)
-        return;
-    pf_in_hook++;
-    int saved = errno;
-    /* No room: counted under site 0, unwound no further (sites.h). */
-    /* Skipped: this function and its caller, pf_heap_alloc_rare (pferris's own frames are
-     * skipped by address as well in the preload). */
-    uint32_t site = stack_has_room(t) ? unwind_site(2) : 0;
-    errno = saved;
-    site_stat_t *st = stat_of(t, site);
-    if (st) {
-        double w = 1.0 / prob;
-        uint64_t weighted = (uint64_t)llround((double)size * w);
-        pf_owner_add(&st->sampled, 1);
-        pf_owner_add(&st->allocs_x1024, (uint64_t)llround(1024.0 * w));
-        pf_owner_add(&st->bytes, weighted);
-        pf_owner_add(&st->live, (int64_t)weighted);
-        if (p)
-            remember(p, site, weighted);
+    int64_t left = pf_heap_sample_left(h);
+    while (left < 0)
+        left += next_interval(&h->rng);
+    pf_heap_set_sample_left(h, left);
+    *prob = pf_one_minus_exp_neg((double)size / (double)sites_state.mean);
+    if (*prob <= 0)
+        *prob = 1.0 / (double)sites_state.mean; /* size 0: as likely as one byte */
+    return 1;
+}
+
+void *pf_sites_sample(pf_thread_t *t, void *p, size_t size, const void *caller, int saved_errno)
+{
+    double prob;
+    if (sample_due(&t->heap, size, &prob) && !pf_in_hook) {
+        pf_in_hook++;
+        /* No room: counted under site 0, unwound no further (sites.h). The unwind's buffer is
+         * only taken once there is room for it. */
+        uint32_t site = 0;
+        if (stack_has_room(t)) {
+            void **buf = __builtin_alloca((PF_MAX_DEPTH + 16) * sizeof *buf);
+            site = unwind_into(buf, 1, caller);
+        }
+        site_stat_t *st = stat_of(t, site);
+        if (st) {
+            double w = 1.0 / prob;
+            uint64_t weighted = (uint64_t)llround((double)size * w);
+            pf_owner_add(&st->sampled, 1);
+            pf_owner_add(&st->allocs_x1024, (uint64_t)llround(1024.0 * w));
+            pf_owner_add(&st->bytes, weighted);
+            pf_owner_add(&st->live, (int64_t)weighted);
+            if (p)
+                remember(p, site, weighted);
+        }
+        pf_in_hook--;
     }
-    pf_in_hook--;
+    errno = saved_errno;
+    return p;
 }
 
 /* ---- readers ---------------------------------------------------------------------------- */
@@ -436,8 +521,7 @@ size_t pf_sites_collect(pf_site_view_t *out)
             continue;
         out[k] = out[i];
         out[k].id = i;
-        out[k].depth = i ? sites_state.sites[i].depth : 0;
-        out[k].frames = i ? (void *const *)sites_state.sites[i].frames : NULL;
+        out[k].frames = pf_sites_frames(i, &out[k].depth);
         k++;
     }
     qsort(out, k, sizeof *out, by_bytes_desc);
@@ -459,9 +543,8 @@ uint32_t pf_sites_capture(int callers)
 {
     if (!pf_load_acquire(&sites_state.active))
         return 0;
-    uint32_t site = unwind_site(1 + callers); /* this function and the caller's own frames */
-    __asm__ volatile("" ::: "memory"); /* no tail call: this frame is one of those skipped */
-    return site;
+    void *buf[PF_MAX_DEPTH + 16];
+    return unwind_into(buf, 1 + callers, NULL); /* this function and the caller's own frames */
 }
 
 void *const *pf_sites_frames(uint32_t id, uint32_t *depth)
@@ -470,6 +553,7 @@ void *const *pf_sites_frames(uint32_t id, uint32_t *depth)
         *depth = 0;
         return NULL;
     }
-    *depth = sites_state.sites[id].depth;
-    return (void *const *)sites_state.sites[id].frames;
+    site_t *s = pf_load_acquire(&sites_state.sites[id]);
+    *depth = s ? pf_load_relaxed(&s->depth) : 0;
+    return s ? (void *const *)s->frames : NULL;
 }

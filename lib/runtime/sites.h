@@ -10,7 +10,8 @@
  * A sampled block is remembered by address until it is freed, so blocks still live at exit
  * are charged to their site (leaks show as sites). A free finds out whether its block was
  * sampled from a 64 KiB table of counters indexed by address hash: one read of shared memory
- * that is almost always zero, and only then a lookup in the table of sampled blocks.
+ * that is almost always zero, and only then a lookup in the tables of sampled blocks (a page
+ * for the few live at once in most programs, a large table for the rest).
  */
 #ifndef PF_SITES_H
 #define PF_SITES_H
@@ -44,9 +45,12 @@ static inline uint32_t pf_sites_slot(const void *p)
     return (uint32_t)((uintptr_t)p >> 8) & ((1u << PF_FILTER_LOG) - 1);
 }
 
-/* The sampling decision's slow path: the thread's countdown went below zero. Called by
- * pf_heap_alloc_rare only (the unwind skips both frames), which keeps errno. */
-void pf_sites_sample(pf_thread_t *t, void *p, size_t size) PF_HIDDEN;
+/* The sampling decision's slow path: the thread's countdown went below zero. pf_heap_alloc_rare
+ * tail-calls it with its own return address, caller: the stack is unwound from there, without
+ * a frame of the heap's in between (each frame is a part of the unwind's cost). Sets errno to
+ * saved_errno and returns p. */
+void *pf_sites_sample(pf_thread_t *t, void *p, size_t size, const void *caller,
+                      int saved_errno) PF_HIDDEN;
 /* A free of a block whose filter counter is non-zero: forget it if it was sampled. */
 void pf_sites_forget(pf_thread_t *t, void *p) PF_HIDDEN;
 

@@ -66,20 +66,22 @@ typedef struct {
 
 struct pf_tdom;
 
+/* The first line holds what a sampled allocation reads of the record besides its heap
+ * figures (sites.c): a sample comes after the program's own allocations have evicted both. */
 typedef struct pf_thread {
     struct pf_thread *next;
     int tid;                       /* rewritten on takeover: read it relaxed */
+    int alt_known;                 /* alt_lo/alt_hi are set (pf_thread_note_altstack) */
+    uintptr_t stack_lo, stack_hi;  /* the thread's stack; 0: unknown (sites.c) */
+    uintptr_t alt_lo, alt_hi;      /* the thread's alternate signal stack; lo == hi: none */
+    void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
     int exited;                    /* 1 from the thread's end to the record's takeover */
     uint64_t start_ticks, end_ticks;
     double cpu_sec;                /* at exit; running threads are read at report time */
     char name[16];
-    uintptr_t stack_lo, stack_hi;  /* the thread's stack; 0: unknown (sites.c) */
-    uintptr_t alt_lo, alt_hi;      /* the thread's alternate signal stack; lo == hi: none */
-    int alt_known;                 /* alt_lo/alt_hi are set (pf_thread_note_altstack) */
     pf_heap_thread_t heap __attribute__((aligned(PF_CACHELINE)));
     struct pf_tdom *dom[PF_MAX_PROFILERS];
     void *timeline;                /* the thread's timeline buffer (timeline.c), owner-written */
-    void *sites;                   /* the thread's per-site figures (sites.c), owner-written */
     void *cpu;                     /* the thread's CPU sampling timer and count (cpu.c) */
     pf_wait_thread_t wait;
     pf_thread_base_t base;         /* written by the taking thread before the record is live */
