@@ -28,8 +28,10 @@
  * frames (measured: a 6 KiB signal stack overflowed, 8 KiB did not; twice that for margin). */
 #define UNWIND_STACK (16 * 1024)
 
-uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
-int pf_sites_tracking PF_HIDDEN;
+/* Each on lines of its own: every free reads pf_sites_tracking, and a sample's or a free's atomic
+ * add to a filter counter sharing its line would take that line from every other core. */
+_Alignas(PF_CACHELINE) uint8_t pf_sites_filter[1u << PF_FILTER_LOG] PF_HIDDEN;
+_Alignas(PF_CACHELINE) int pf_sites_tracking PF_HIDDEN;
 
 /* A site: its stack, in one arena block with its key, so that a sample finding its site reads
  * the slot and this block (one cache line for a stack of up to six frames), nothing more. */
