@@ -26,7 +26,9 @@
 #define WEIGHT_BITS 40
 /* Stack the unwind needs below the sampling frame: the frame buffer and libunwind's cursor and
  * frames (measured: a 6 KiB signal stack overflowed, 8 KiB did not; twice that for margin). */
-#define UNWIND_STACK (16 * 1024)
+#define UNWIND_STACK  (16 * 1024)
+/* Frames an unwind's buffer holds: the deepest stack kept, and pferris's and skipped frames. */
+#define UNWIND_FRAMES (PF_MAX_DEPTH + 16)
 
 /* Each on lines of its own: every free reads pf_sites_tracking, and a sample's or a free's atomic
  * add to a filter counter sharing its line would take that line from every other core. */
@@ -384,15 +386,27 @@ static inline int is_self(const void *pc)
 }
 #endif
 
-/* Up to `room` frames of the calling stack into buf, innermost first, and their number: the
- * caller's frames from the first that is `from` (when it is among the first few, else from
- * the caller of the function this is inlined into, skip 1), or `skip` frames in; pferris's own
- * frames left out; the Python frames in place of the eval loop's. Inlined, so that the unwind
- * starts in the frame that holds buf. */
+/* The site of native frames with the Python frames in place of the eval loop's. Out of line:
+ * its buffer is on the stack only once the sample knows there is room for it. */
+static __attribute__((noinline)) uint32_t intern_python(void *const *native, int n)
+{
+    void *merged[PF_MAX_DEPTH];
+    int depth = (int)pf_pyframes_merge(native, (uint32_t)n, merged, (uint32_t)sites_state.depth);
+    return depth > 0 ? intern_site(merged, (uint32_t)depth) : 0;
+}
+
+/* The site of the calling stack, unwound into buf (room for UNWIND_FRAMES): from the
+ * first frame that is `from` when it is among the first eight, else `skip` frames in (1: the
+ * caller of the function this is inlined into); pferris's own frames left out; the Python
+ * frames in place of the eval loop's. Inlined, so that the unwind starts in the frame that
+ * holds buf. */
 static inline __attribute__((always_inline)) uint32_t unwind_into(void **buf, int skip,
                                                                   const void *from)
 {
-    int n = sites_state.backtrace(buf, sites_state.depth + 16 + skip);
+    /* pferris's own frames and the skipped ones come on top of the depth asked for; never more
+     * than buf holds (PFERRIS_STACK_DEPTH=128 on a deeper stack overran it). */
+    int want = sites_state.depth + 16 + skip;
+    int n = sites_state.backtrace(buf, want < UNWIND_FRAMES ? want : UNWIND_FRAMES);
     for (int i = 0; from && i < n && i < 8; i++)
         if (buf[i] == from) {
             skip = i;
@@ -411,11 +425,8 @@ static inline __attribute__((always_inline)) uint32_t unwind_into(void **buf, in
     n = kept;
 #endif
     int depth = n - skip;
-    if (depth > 0 && pf_pyframes_active()) {
-        void *merged[PF_MAX_DEPTH];
-        depth = (int)pf_pyframes_merge(buf + skip, (uint32_t)depth, merged, (uint32_t)sites_state.depth);
-        return depth > 0 ? intern_site(merged, (uint32_t)depth) : 0;
-    }
+    if (depth > 0 && pf_pyframes_active())
+        return intern_python(buf + skip, depth);
     if (depth > sites_state.depth)
         depth = sites_state.depth;
     return depth > 0 ? intern_site(buf + skip, (uint32_t)depth) : 0;
@@ -465,7 +476,7 @@ void *pf_sites_sample(pf_thread_t *t, void *p, size_t size, const void *caller, 
          * only taken once there is room for it. */
         uint32_t site = 0;
         if (stack_has_room(t)) {
-            void **buf = __builtin_alloca((PF_MAX_DEPTH + 16) * sizeof *buf);
+            void **buf = __builtin_alloca(UNWIND_FRAMES * sizeof *buf);
             site = unwind_into(buf, 1, caller);
         }
         site_stat_t *st = stat_of(t, site);
@@ -545,7 +556,7 @@ uint32_t pf_sites_capture(int callers)
 {
     if (!pf_load_acquire(&sites_state.active))
         return 0;
-    void *buf[PF_MAX_DEPTH + 16];
+    void *buf[UNWIND_FRAMES];
     return unwind_into(buf, 1 + callers, NULL); /* this function and the caller's own frames */
 }
 
