@@ -72,6 +72,33 @@ START_TEST(name_of_a_running_thread)
 }
 END_TEST
 
+static void *note_main_stack_elsewhere(void *arg)
+{
+    (void)arg;
+    pf_thread_t *t = pf_thread();
+    pf_thread_note_main_stack(t); /* not the main thread: nothing */
+    return (void *)pf_load_relaxed(&t->stack_lo);
+}
+
+START_TEST(main_stack_bounds)
+{
+    /* The check's forked child runs the test on its main thread. */
+    pf_thread_t *t = pf_thread();
+    pf_thread_note_main_stack(t);
+    volatile char here;
+    uintptr_t at = (uintptr_t)&here, lo = t->stack_lo, hi = t->stack_hi;
+    ck_assert_msg(lo && lo < at && at < hi, "stack [%#lx, %#lx) does not hold %#lx", lo, hi, at);
+    /* The low end is 1 MiB in from where the stack may grow to, so at least 1 MiB is left out
+     * of an 8 MiB limit, and the stack the test runs on is well inside. */
+    ck_assert_uint_ge(at - lo, 64 * 1024);
+    pthread_t other;
+    void *other_lo = (void *)1;
+    ck_assert_int_eq(pthread_create(&other, NULL, note_main_stack_elsewhere, NULL), 0);
+    pthread_join(other, &other_lo);
+    ck_assert_ptr_null(other_lo);
+}
+END_TEST
+
 Suite *thread_suite(void)
 {
     Suite *s = suite_create("thread");
@@ -79,5 +106,6 @@ Suite *thread_suite(void)
     tcase_add_test(tc, records_outlive_their_threads);
     tcase_add_test(tc, max_concurrent_threads);
     tcase_add_test(tc, name_of_a_running_thread);
+    tcase_add_test(tc, main_stack_bounds);
     return s;
 }

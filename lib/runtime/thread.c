@@ -274,6 +274,25 @@ void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size)
     pf_store_relaxed(&t->stack_lo, lo);
 }
 
+void pf_thread_note_main_stack(pf_thread_t *t)
+{
+    /* Without it, a sample on the main thread asked the kernel for the alternate signal stack
+     * each time (sites.c: its stack was unknown). 1 MiB off the low end: the kernel keeps that
+     * gap to the mapping below, and the C library's figure may reach into it. */
+    if (!t || getpid() != (pid_t)syscall(SYS_gettid))
+        return;
+    int saved = errno;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && addr && size > (2u << 20))
+            pf_thread_note_stack(t, (char *)addr + (1u << 20), size - (1u << 20));
+        pthread_attr_destroy(&attr);
+    }
+    errno = saved;
+}
+
 pf_thread_t *pf_thread_first(void)
 {
     return pf_load_acquire(&head);

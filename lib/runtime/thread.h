@@ -145,6 +145,10 @@ uint64_t pf_thread_reused(void) PF_HIDDEN;
 /* Notes the low end of the calling thread's stack from what pthread_create was given: addr, the
  * stack the program supplied (NULL: glibc's own), and its size. */
 void pf_thread_note_stack(pf_thread_t *t, void *addr, size_t size) PF_HIDDEN;
+/* On the process's main thread only (else nothing): notes its stack, as the C library reads it
+ * (pthread_getattr_np, from /proc/self/maps and RLIMIT_STACK), less 1 MiB at the low end. Once,
+ * at the session's start, with pf_in_hook raised: the reading allocates. */
+void pf_thread_note_main_stack(pf_thread_t *t) PF_HIDDEN;
 /* The CPU sampler's hooks (cpu.c): start is called on a thread once its state exists (in
  * pf_thread_attach, so also for threads not created through pthread_create; on a taken-over
  * record before it is listed as alive), end as its record ends, before the end hook. Set once, before the threads they concern start. */

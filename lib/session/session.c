@@ -179,7 +179,7 @@ void pf_session_init(int preloaded)
     pf_in_hook++;
     pf_clock_init();
     iso_time(session_state.start_time, sizeof session_state.start_time);
-    pf_thread();
+    pf_thread_note_main_stack(pf_thread());
 
     pf_config.heap = pf_env_bool("PFERRIS_HEAP", 1);
     pf_config.quiet = pf_env_bool("PFERRIS_QUIET", 0);
