@@ -347,12 +347,13 @@ void pf_sites_forget(pf_thread_t *t, void *p)
 /* ---- the sample ------------------------------------------------------------------------- */
 
 /* Whether the stack we run on has room for the unwind. Known bounds: the thread's alternate
- * signal stack, and the threads started through the preload (their low end is noted at their
- * start). The alternate stack's bounds are noted by the preload's sigaltstack interposer, and
- * asked of the kernel once per thread before that (a library may have set one before pferris
- * started). On any other stack (the main thread's, a coroutine's, an alternate stack set by a
- * raw system call) the kernel is asked at each sample, as it was on every stack: that system
- * call was a quarter of a sample's cost on mallocbench's threads. */
+ * signal stack, the threads started through the preload (their low end is noted at their
+ * start) and the main thread (noted at the session's start). The alternate stack's bounds are
+ * noted by the preload's sigaltstack interposer, and asked of the kernel once per thread before
+ * that (a library may have set one before pferris started). On any other stack (a coroutine's,
+ * an alternate stack set by a raw system call, a thread started behind the preload's back) the
+ * kernel is asked at each sample, as it was on every stack: that system call was a quarter of a
+ * sample's cost on mallocbench's threads. */
 static int stack_has_room(pf_thread_t *t)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
