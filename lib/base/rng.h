@@ -23,8 +23,8 @@ static inline double pf_rng_uniform(uint64_t *state)
  * from the bits, and the log of the mantissa m, taken in [sqrt(1/2), sqrt(2)), from the odd
  * series 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172, to t^15. Inline, without libm: at a
  * sample, after the hundreds of kilobytes the program allocated since the last, libm's code and
- * PLT entries are cold; with log1p and expm1 a sample's draw took 320 TSC ticks on mallocbench,
- * inline 140 (docs/internals.md). */
+ * PLT entries are cold; with log1p and expm1 a sample's draw took 281 TSC ticks on mallocbench,
+ * inline 110 (docs/benchmarks.md, session 5). */
 static inline double pf_neg_log(double x)
 {
     uint64_t bits;
